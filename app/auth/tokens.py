@@ -1,0 +1,212 @@
+"""JWT verification: the one place a token is decoded.
+
+python-jose's defaults are unsafe (without explicit options it accepts any
+algorithm and a token without `exp`). Every key here carries the algorithms it
+may verify, a token is checked against keys allowing its header's algorithm
+only (so an HS256 token is never checked against an RSA public key, and `none`
+matches nothing), and `exp` is always required.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
+
+from app.auth.principal import ROLES, Principal
+from app.config import Settings
+
+_SYMMETRIC = ("HS256",)
+_ASYMMETRIC = ("RS256", "ES256")
+
+
+class TokenError(Exception):
+    """A token was refused. `reason` is safe to show: it never contains the token."""
+
+    status = 401
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenForbidden(TokenError):
+    """The token is valid but grants nothing here (no known role)."""
+
+    status = 403
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    algorithms: tuple[str, ...]
+    key: str | dict[str, Any]
+    kid: str | None = None
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        keys: Sequence[VerificationKey],
+        *,
+        audience: str | None = None,
+        issuer: str | None = None,
+        leeway_seconds: int = 30,
+    ) -> None:
+        if not keys:
+            raise ValueError("a token verifier needs at least one key")
+        self._keys = tuple(keys)
+        self._audience = audience
+        self._issuer = issuer
+        self._leeway = leeway_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        return cls(
+            list(_keys_from_settings(settings)),
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+
+    def verify(self, token: str) -> Principal:
+        claims = self._decode(token)
+        return _principal(claims)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError:
+            raise TokenError("malformed token") from None
+        algorithm, kid = header.get("alg"), header.get("kid")
+        candidates = [k for k in self._keys if algorithm in k.algorithms and (kid is None or k.kid in (None, kid))]
+        if not candidates:
+            raise TokenError("token algorithm or key id not accepted")
+        options = {
+            "require_exp": True,
+            "verify_aud": self._audience is not None,
+            "require_aud": self._audience is not None,
+            "require_iss": self._issuer is not None,
+            "require_sub": True,
+            "leeway": self._leeway,
+        }
+        last_error: TokenError = TokenError("invalid signature")
+        for candidate in candidates:
+            try:
+                return jwt.decode(
+                    token,
+                    candidate.key,
+                    algorithms=[str(algorithm)],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options=options,
+                )
+            except ExpiredSignatureError:
+                raise TokenError("token expired") from None
+            except JWTClaimsError as exc:
+                raise TokenError(f"token claims rejected: {exc}") from None
+            except JOSEError:
+                continue  # signature did not verify with this key; try the next one
+        raise last_error
+
+
+def _keys_from_settings(settings: Settings) -> Iterable[VerificationKey]:
+    if settings.jwt_secret is not None:
+        yield VerificationKey(_SYMMETRIC, settings.jwt_secret.get_secret_value())
+    if settings.jwt_public_key:
+        yield VerificationKey(_ASYMMETRIC, _read_pem(settings.jwt_public_key))
+    if settings.jwt_jwks_file is not None:
+        yield from load_jwks(settings.jwt_jwks_file)
+
+
+def _read_pem(value: str) -> str:
+    """JWT_PUBLIC_KEY holds the PEM itself or the path of a PEM file."""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    return Path(value).read_text()
+
+
+def load_jwks(path: Path) -> list[VerificationKey]:
+    """Public keys of a JWKS document, each allowed exactly its own algorithm."""
+    document = json.loads(path.read_text())
+    keys = []
+    for jwk in document.get("keys", []):
+        algorithm = jwk.get("alg") or {"RSA": "RS256", "EC": "ES256"}.get(jwk.get("kty", ""))
+        if algorithm not in _ASYMMETRIC:
+            continue  # symmetric or unknown keys do not belong in a public key set
+        keys.append(VerificationKey((algorithm,), jwk, jwk.get("kid")))
+    return keys
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise TokenError("token has no subject")
+    roles = frozenset(_string_list(claims.get("roles"), "roles") or ())
+    if not roles & ROLES:
+        raise TokenForbidden("token grants no role (viewer, publisher or admin)")
+    email = claims.get("email")
+    return Principal(
+        sub=sub,
+        email=email.lower() if isinstance(email, str) else None,
+        squads=_scope(claims.get("squads"), "squads"),
+        environments=_scope(claims.get("environments"), "environments"),
+        roles=roles & ROLES,
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+    )
+
+
+def _scope(value: object, name: str) -> frozenset[str] | None:
+    items = _string_list(value, name)
+    if items is None:
+        return frozenset()
+    if "*" in items:
+        return None
+    return frozenset(items)
+
+
+def _string_list(value: object, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise TokenError(f"claim '{name}' must be a list of strings")
+
+
+def mint_token(
+    secret: str,
+    *,
+    sub: str,
+    roles: Sequence[str] = ("viewer",),
+    squads: Sequence[str] = ("*",),
+    environments: Sequence[str] = ("*",),
+    email: str | None = None,
+    ttl_seconds: int = 3600,
+    audience: str | None = None,
+    issuer: str | None = None,
+) -> str:
+    """A signed HS256 token, for development and tests."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "roles": list(roles),
+        "squads": list(squads),
+        "environments": list(environments),
+    }
+    if email:
+        claims["email"] = email
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,61 @@
+"""The `data` payloads of the contract (`contract/websocket-api.md`), as models.
+
+These are the single description of what goes on the wire: messages are built
+from them and the published schemas are generated from them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from app.clock import iso
+
+Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+
+Topic = Literal["incident", "task", "asset", "alert", "notification", "metric"]
+Action = Literal["created", "updated", "deleted"]
+Severity = Literal["critical", "high", "medium", "low"]
+IncidentStatus = Literal["open", "in_progress", "resolved", "closed"]
+TaskStatus = Literal["todo", "in_progress", "review", "done"]
+TaskPriority = Literal["low", "medium", "high"]
+RiskLevel = Literal["critical", "high", "medium", "low"]
+Environment = Literal["production", "staging", "sandbox", "dev"]
+AlertOperator = Literal["greater_than", "less_than", "equals"]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict sent to subscribers: optional fields left out when unset."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class IncidentData(Payload):
+    id: str
+    jira_id: str
+    title: str
+    severity: Severity
+    status: IncidentStatus
+    squad: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    assignee: str | None = None
+    description: str | None = None
+
+
+class TaskData(Payload):
+    id: str
+    jira_id: str
+    title: str
+    status: TaskStatus
+    squad: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    assignee: str | None = None
+    due_date: date | None = None
+    priority: TaskPriority | None = None
+    description: str | None = None

@@ -1,0 +1,117 @@
+"""Tables, as SQLAlchemy Core sees them. Alembic migrations create them; nothing
+here is ever used to create tables at run time."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
+
+metadata = MetaData()
+
+EVENTS_CHANNEL = "ops_bridge_events"
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("jira_issue_id", Text, nullable=False, unique=True),
+    Column("jira_key", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("squad", Text, nullable=False),
+    Column("assignee", Text),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_incidents_squad_updated", "squad", "updated_at"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("jira_issue_id", Text, nullable=False, unique=True),
+    Column("jira_key", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("squad", Text, nullable=False),
+    Column("assignee", Text),
+    Column("due_date", Date),
+    Column("priority", Text),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_tasks_squad_updated", "squad", "updated_at"),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("hostname", Text, nullable=False),
+    Column("asset_type", Text, nullable=False),
+    Column("ip_address", Text),
+    Column("risk_level", Text, nullable=False),
+    Column("owner", Text),
+    Column("environment", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_assets_environment", "environment"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("environment", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("squad", Text),
+    Column("resource_id", Text),
+    Column("resource_type", Text),
+    Column("labels", JSONB, nullable=False, server_default="{}"),
+    Column("triggered_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alerts_environment_status", "environment", "status"),
+)
+
+# The event log. `position` is assigned by a trigger under a transaction-scoped
+# advisory lock (see the initial migration), so positions become visible in
+# commit order: a reader that has seen N never later finds a committed M < N.
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("topic", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("squad", Text),
+    Column("environment", Text),
+    # NULL: everyone the squad/environment rule allows; else the `sub`s and
+    # e-mail addresses the event is addressed to.
+    Column("audience", ARRAY(Text)),
+    # The contract message without its `id`, serialized once by the writer.
+    Column("message", JSON(none_as_null=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_events_created_at", "created_at"),
+)

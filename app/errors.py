@@ -1,0 +1,108 @@
+"""Errors raised below the web layer, and the one place that maps them to HTTP.
+
+    ServiceError                 every error the handlers below map
+    ├── InputError               the request is wrong; 4xx, nothing stored
+    │   ├── MalformedBody        400 INVALID_JSON: not JSON, not UTF-8
+    │   ├── InvalidPayload       422 INVALID_PAYLOAD: JSON, but not the expected shape
+    │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
+    │   └── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
+    └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
+
+Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
+as well, so a sender retries instead of dropping the delivery. Bodies never
+echo credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+_log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InputError(ServiceError):
+    status = 400
+    code = "BAD_REQUEST"
+
+
+class MalformedBody(InputError):
+    status = 400
+    code = "INVALID_JSON"
+
+
+class InvalidPayload(InputError):
+    status = 422
+    code = "INVALID_PAYLOAD"
+
+
+class BodyTooLarge(InputError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class Unauthenticated(InputError):
+    status = 401
+    code = "UNAUTHENTICATED"
+
+
+class StoreUnavailable(ServiceError):
+    status = 503
+    code = "DATABASE_UNAVAILABLE"
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def _respond(error: ServiceError) -> JSONResponse:
+    headers = {"Retry-After": "5"} if isinstance(error, StoreUnavailable) else None
+    return JSONResponse(error_body(error.code, error.message, error.details), error.status, headers=headers)
+
+
+async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return _respond(exc)
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not isinstance(exc, OperationalError | InterfaceError)
+    ):
+        raise exc
+    _log.warning("database unavailable: %s", type(exc).__name__)
+    return _respond(StoreUnavailable("the database is unavailable; retry later"))
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [{"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]} for err in exc.errors()]
+    return _respond(InvalidPayload("the request does not have the expected shape", details=details))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    for db_error in (OperationalError, InterfaceError, PoolTimeoutError, OSError):
+        app.add_exception_handler(db_error, _database_down)

@@ -1,0 +1,101 @@
+"""The process's one LISTEN connection: wakes on NOTIFY, reads the log, feeds the hub.
+
+NOTIFY is a doorbell, not the carrier. On every ring, on a short timer when
+none comes, and after every reconnect, the listener reads everything after
+the last position it handed to the hub, in position order. A lost notification
+costs at most one poll interval; a lost connection costs nothing but the time
+to reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import psycopg
+from psycopg import sql
+
+from app.db.schema import EVENTS_CHANNEL
+from app.db.urls import libpq_url
+from app.events import log
+from app.events.hub import Hub
+
+_log = logging.getLogger(__name__)
+
+_BATCH = 1000
+# A read that takes longer than this is treated as a dead connection.
+_READ_TIMEOUT = 10.0
+_MIN_BACKOFF = 0.1
+_MAX_BACKOFF = 5.0
+
+
+class Listener:
+    def __init__(self, database_url: str, hub: Hub, *, poll_interval: float) -> None:
+        self._url = libpq_url(database_url)
+        self._hub = hub
+        self._poll_interval = poll_interval
+        self._connected = asyncio.Event()
+        self.reconnects = 0
+        self.last_read_at = 0.0
+
+    @property
+    def ready(self) -> bool:
+        return self._connected.is_set() and self._hub.started
+
+    async def wait_ready(self) -> None:
+        await self._connected.wait()
+
+    async def run(self) -> None:
+        """Listen forever, reconnecting with backoff; cancel to stop."""
+        backoff = _MIN_BACKOFF
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                _log.warning("event listener lost its connection: %s", exc)
+            except Exception:  # noqa: BLE001
+                # A bug, not an outage: say so loudly, but keep the process fed.
+                _log.exception("event listener failed; restarting it")
+            if self._connected.is_set():
+                backoff = _MIN_BACKOFF  # it was up until now: the first retry comes quickly
+                self._connected.clear()
+            self.reconnects += 1
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _listen(self) -> None:
+        conn = await psycopg.AsyncConnection.connect(
+            self._url,
+            autocommit=True,
+            connect_timeout=5,
+            application_name="ops-bridge-listener",
+            # Find a silently dead peer (no RST) within a minute, not hours.
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+        )
+        async with conn:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
+            if not self._hub.started:
+                # Subscribers connecting from now on want what commits after this.
+                self._hub.start_at(await log.newest_position(conn))
+            await self._catch_up(conn)
+            self._connected.set()
+            _log.info("event listener connected at position %d", self._hub.position)
+            while True:
+                async for _ in conn.notifies(timeout=self._poll_interval, stop_after=1):
+                    pass
+                await self._catch_up(conn)
+
+    async def _catch_up(self, conn: psycopg.AsyncConnection[object]) -> None:
+        """Hand the hub every event after its position."""
+        while True:
+            async with asyncio.timeout(_READ_TIMEOUT):
+                events = await log.read_after(conn, self._hub.position, limit=_BATCH)
+            self.last_read_at = time.monotonic()
+            if events:
+                await self._hub.publish(events)
+            if len(events) < _BATCH:
+                return

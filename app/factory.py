@@ -1,0 +1,69 @@
+"""The application, built from settings: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from app import errors
+from app.api import health, webhooks_jira
+from app.auth.tokens import TokenVerifier
+from app.config import ConfigError, Settings
+from app.db.engine import create_engine
+from app.events.hub import Hub
+from app.events.listener import Listener
+from app.runtime import Runtime
+from app.ws import endpoint as ws_endpoint
+
+_log = logging.getLogger(__name__)
+
+# How long start-up waits for the listener before serving anyway (not ready).
+_LISTENER_START_TIMEOUT = 10.0
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if settings.database_url is None:
+        raise ConfigError("DATABASE_URL is not set: start the service with 'ops-bridge serve'")
+    database_url = settings.database_url
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        hub = Hub(max_buffered_bytes=settings.ws_max_buffered_bytes, recent_capacity=settings.replay_buffer_events)
+        listener = Listener(database_url, hub, poll_interval=settings.listener_poll_interval)
+        app.state.runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            hub=hub,
+            listener=listener,
+            verifier=TokenVerifier.from_settings(settings),
+        )
+        listening = asyncio.create_task(listener.run(), name="event-listener")
+        try:
+            try:
+                async with asyncio.timeout(_LISTENER_START_TIMEOUT):
+                    await listener.wait_ready()
+            except TimeoutError:
+                _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
+            yield
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Ops Bridge",
+        summary="Jira and monitoring webhooks to authenticated WebSocket subscribers",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(webhooks_jira.router)
+    app.include_router(health.router)
+    app.include_router(ws_endpoint.router)
+    return app

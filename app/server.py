@@ -1,0 +1,77 @@
+"""Running the service: the database it needs, migrations, then uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from app.config import Settings
+from app.db import embedded
+from app.db.migrate import upgrade
+from app.ws.transport import BridgeWebSocketProtocol
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, or an embedded cluster under DATA_DIR for as long as the block runs."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    with embedded.running(settings.data_dir / "postgres") as cluster:
+        yield cluster.url()
+
+
+def uvicorn_config(settings: Settings, app: object, *, workers: int = 1) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        lifespan="on",
+        loop="uvloop",
+        http="httptools",
+        ws=BridgeWebSocketProtocol,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
+        ws_per_message_deflate=True,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+        server_header=False,
+    )
+
+
+def serve(settings: Settings, *, migrate: bool, workers: int = 1, banner: bool = True) -> None:
+    from app.factory import create_app
+
+    with database(settings) as url:
+        settings = settings.model_copy(update={"database_url": url})
+        if migrate:
+            upgrade(url)
+        if banner:
+            print(_banner(settings), flush=True)  # noqa: T201 - the operator's first words from the service
+        if workers > 1:
+            # Worker processes import app.main, which reads the environment.
+            os.environ["DATABASE_URL"] = url
+            if settings.jwt_secret is not None and "JWT_SECRET" not in os.environ:
+                os.environ["JWT_SECRET"] = settings.jwt_secret.get_secret_value()
+            config = uvicorn_config(settings, "app.main:app", workers=workers)
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
+
+
+def _banner(settings: Settings) -> str:
+    base = f"{settings.host}:{settings.port}"
+    return "\n".join(
+        [
+            f"Ops Bridge on http://{base} (API docs: http://{base}/docs)",
+            "  a development token:  .venv/bin/ops-bridge token --sub you@example.com --roles admin",
+            f"  watch the stream:     npx wscat -c ws://{base}/api/ws "
+            '-H "Authorization: Bearer $(.venv/bin/ops-bridge token --roles admin)"',
+        ]
+    )

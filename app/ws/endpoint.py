@@ -1,0 +1,51 @@
+"""GET /api/ws: the contract's stream."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
+
+from app.api.deps import runtime_of
+from app.auth.tokens import TokenError
+from app.errors import error_body
+from app.ws.handshake import authenticate
+from app.ws.session import Session
+from app.ws.transport import frame_sink
+
+router = APIRouter()
+_log = logging.getLogger(__name__)
+
+
+async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    # Refuse the handshake with a real HTTP status, not an accept-then-close.
+    await websocket.send_denial_response(JSONResponse(error_body(code, message), status_code=status))
+
+
+@router.websocket("/api/ws")
+async def stream(websocket: WebSocket) -> None:
+    runtime = runtime_of(websocket)
+    sink = frame_sink(websocket.scope)
+    if sink is None:
+        _log.error("/api/ws needs the server started by 'ops-bridge serve' (BridgeWebSocketProtocol)")
+        await _deny(websocket, 500, "SERVER_MISCONFIGURED", "WebSocket transport unavailable")
+        return
+    if not runtime.listener.ready:
+        await _deny(websocket, 503, "NOT_READY", "not connected to the event log yet; retry shortly")
+        return
+    try:
+        handshake = authenticate(websocket, runtime.verifier, runtime.settings)
+    except TokenError as exc:
+        code = "FORBIDDEN" if exc.status == 403 else "UNAUTHENTICATED"
+        await _deny(websocket, exc.status, code, exc.reason)
+        return
+    raw_resume = websocket.query_params.get("last_event_id")
+    resume_from = None
+    if raw_resume is not None:
+        if not raw_resume.isdigit() or len(raw_resume) > 18:
+            await _deny(websocket, 400, "INVALID_RESUME", "last_event_id must be a non-negative integer")
+            return
+        resume_from = int(raw_resume)
+    await websocket.accept(subprotocol=handshake.subprotocol)
+    await Session(websocket, sink, handshake, runtime).run(resume_from)

@@ -1,0 +1,250 @@
+"""One subscriber's connection, from the confirmation message to the close.
+
+Every frame to the client (events, acknowledgements, errors) goes through the
+same sink in call order, so an acknowledgement's `position` is exact: the
+events after it are filtered the new way, the ones before it the old way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+
+from starlette.websockets import WebSocket
+
+from app.auth.tokens import TokenError
+from app.clock import iso, utcnow
+from app.events.hub import Subscriber, TopicFilter
+from app.runtime import Runtime
+from app.ws import messages as m
+from app.ws.handshake import Handshake
+from app.ws.transport import FrameSink
+
+_log = logging.getLogger(__name__)
+
+_POLICY_VIOLATION = 1008
+_CATCH_UP_PAGE = 500
+# Rate-limited messages tolerated before the connection is closed.
+_RATE_LIMIT_STRIKES = 10
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, sink: FrameSink, handshake: Handshake, runtime: Runtime) -> None:
+        self._ws = websocket
+        self._sink = sink
+        self._runtime = runtime
+        self._hub = runtime.hub
+        self.id = uuid.uuid4().hex[:12]
+        self.subscriber = Subscriber(principal=handshake.principal, sink=sink)
+        self._recent_requests: deque[float] = deque()
+        self._strikes = 0
+        self._catch_up: asyncio.Task[None] | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+
+    async def run(self, resume_from: int | None) -> None:
+        try:
+            await self._start(resume_from)
+            await self._receive_loop()
+        finally:
+            self._hub.detach(self.subscriber)
+            if self._catch_up is not None:
+                self._catch_up.cancel()
+            if self._expiry is not None:
+                self._expiry.cancel()
+
+    async def _start(self, resume_from: int | None) -> None:
+        resume: dict[str, object] | None = None
+        ahead = resume_from is not None and resume_from > self._hub.position
+        if ahead and resume_from is not None and resume_from > await self._runtime.newest_position():
+            unknown = "last_event_id is ahead of the event log; starting from now"
+            self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
+            resume_from = None
+        sub = self.subscriber
+        if resume_from is None:
+            sub.cursor = self._hub.position
+            self._hub.go_live(sub)
+        else:
+            sub.cursor = resume_from
+            resume = {"from": resume_from, "complete": True}
+        self._send(self._confirmation(resume))
+        if not sub.live:
+            self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
+        self._schedule_expiry()
+
+    def _confirmation(self, resume: dict[str, object] | None) -> bytes:
+        principal = self.subscriber.principal
+        return m.control_frame(
+            "connection",
+            "established",
+            {
+                "connection_id": self.id,
+                "sub": principal.sub,
+                "roles": sorted(principal.roles),
+                "squads": sorted(principal.squads) if principal.squads is not None else ["*"],
+                "environments": sorted(principal.environments) if principal.environments is not None else ["*"],
+                "position": self._hub.position_of(self.subscriber),
+                "resume": resume,
+                "heartbeat_interval": self._runtime.settings.ws_ping_interval,
+            },
+        )
+
+    def _send(self, frame: bytes) -> None:
+        self._sink.write(frame)
+
+    async def _catch_up_then_go_live(self) -> None:
+        """Replay what the subscriber missed, then join the live stream with no gap."""
+        sub, hub = self.subscriber, self._hub
+        while not self._sink.closed:
+            if sub.cursor > hub.position:
+                await hub.wait_beyond(sub.cursor)
+                continue
+            if hub.go_live(sub):
+                return
+            target = hub.position
+            events = hub.recent_after(sub.cursor, target)
+            complete = True
+            if events is None:
+                events = await self._runtime.read_log(sub.cursor, upto=target, limit=_CATCH_UP_PAGE)
+                complete = len(events) < _CATCH_UP_PAGE
+            for event in events:
+                if sub.wants(event):
+                    self._send(event.frame)
+                    sub.delivered += 1
+            sub.cursor = target if complete else events[-1].position
+            if self._sink.buffered() > hub.max_buffered_bytes // 2:
+                await self._sink.drained()
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if self._rate_limited():
+                continue
+            text = message.get("text")
+            if text is None:
+                self._send(m.error_frame(m.INVALID_MESSAGE, "send JSON text frames"))
+                continue
+            try:
+                await self._handle(m.parse_request(text))
+            except m.RequestError as exc:
+                self._send(m.error_frame(exc.code, exc.message, exc.request_id))
+
+    def _rate_limited(self) -> bool:
+        now = time.monotonic()
+        window = self._recent_requests
+        while window and now - window[0] >= 60.0:
+            window.popleft()
+        if len(window) < self._runtime.settings.ws_rate_limit_per_minute:
+            window.append(now)
+            return False
+        self._strikes += 1
+        if self._strikes > _RATE_LIMIT_STRIKES:
+            self._hub.detach(self.subscriber)
+            self._sink.close(_POLICY_VIOLATION, "rate limit exceeded")
+        else:
+            self._send(
+                m.error_frame(
+                    m.RATE_LIMITED, f"more than {self._runtime.settings.ws_rate_limit_per_minute} messages a minute"
+                )
+            )
+        return True
+
+    async def _handle(self, request: m.SubscribeRequest | m.UnsubscribeRequest | m.PingRequest | m.AuthRequest) -> None:
+        if isinstance(request, m.PingRequest):
+            self._send(m.pong_frame(request.id))
+        elif isinstance(request, m.SubscribeRequest):
+            self._subscribe(request)
+        elif isinstance(request, m.UnsubscribeRequest):
+            self._unsubscribe(request)
+        else:
+            self._reauthenticate(request)
+
+    def _topics(self, names: list[str] | None, request_id: m.RequestId | None) -> list[str]:
+        if names is None:
+            return sorted(set(m.TOPICS.values()))
+        unknown = [name for name in names if name not in m.TOPICS]
+        if unknown:
+            raise m.RequestError(m.UNKNOWN_TOPIC, f"unknown topic {unknown[0][:40]!r}", request_id)
+        return sorted({m.TOPICS[name] for name in names})
+
+    def _subscribe(self, request: m.SubscribeRequest) -> None:
+        topics = self._topics(m.as_list(request.topics), request.id)
+        filters = request.filters or m.Filters()
+        squads, environments = m.as_list(filters.squad), m.as_list(filters.environment)
+        principal = self.subscriber.principal
+        if squads is not None and not principal.allows_squads(squads):
+            raise m.RequestError(m.FORBIDDEN, "filter asks for a squad your token does not grant", request.id)
+        if environments is not None and not principal.allows_environments(environments):
+            raise m.RequestError(m.FORBIDDEN, "filter asks for an environment your token does not grant", request.id)
+        if request.resume_from is not None:
+            self._resume_from(request.resume_from, request.id)
+        topic_filter = TopicFilter(
+            squads=frozenset(squads) if squads is not None else None,
+            environments=frozenset(environments) if environments is not None else None,
+        )
+        current = self.subscriber.topics if self.subscriber.topics is not None else {}
+        self.subscriber.topics = {**current, **dict.fromkeys(topics, topic_filter)}
+        self._send(self._subscription_ack("subscribe", request.id))
+
+    def _resume_from(self, position: int, request_id: m.RequestId | None) -> None:
+        if self.subscriber.delivered or self._catch_up is not None:
+            raise m.RequestError(
+                m.RESUME_NOT_ALLOWED,
+                "resume_from is only accepted before the first event; reconnect with ?last_event_id=",
+                request_id,
+            )
+        self._hub.detach(self.subscriber)
+        self.subscriber.cursor = position
+        self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
+
+    def _unsubscribe(self, request: m.UnsubscribeRequest) -> None:
+        topics = self._topics(m.as_list(request.topics), request.id)
+        current = self.subscriber.topics
+        if current is None:
+            current = dict.fromkeys(sorted(set(m.TOPICS.values())), TopicFilter())
+        self.subscriber.topics = {name: f for name, f in current.items() if name not in topics}
+        self._send(self._subscription_ack("unsubscribe", request.id))
+
+    def _subscription_ack(self, action: str, request_id: m.RequestId | None) -> bytes:
+        topics = self.subscriber.topics
+        described = (
+            {name: _describe(f) for name, f in sorted(topics.items())}
+            if topics is not None
+            else {name: {} for name in sorted(set(m.TOPICS.values()))}
+        )
+        return m.ack_frame(action, request_id, topics=described, position=self._hub.position_of(self.subscriber))
+
+    def _reauthenticate(self, request: m.AuthRequest) -> None:
+        try:
+            principal = self._runtime.verifier.verify(request.token)
+        except TokenError as exc:
+            raise m.RequestError(m.TOKEN_INVALID, exc.reason, request.id) from None
+        if principal.sub != self.subscriber.principal.sub:
+            raise m.RequestError(m.FORBIDDEN, "a fresh token must be for the same subject", request.id)
+        self.subscriber.principal = principal
+        self._schedule_expiry()
+        self._send(m.ack_frame("auth", request.id, expires_at=iso(principal.expires_at)))
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        delay = (self.subscriber.principal.expires_at - utcnow()).total_seconds()
+        delay += self._runtime.settings.jwt_leeway_seconds
+        self._expiry = asyncio.get_running_loop().call_later(max(delay, 0.0), self._expire)
+
+    def _expire(self) -> None:
+        self._hub.detach(self.subscriber)
+        self._sink.close(m.TOKEN_EXPIRED_CLOSE, "token expired: reconnect with a fresh token")
+
+
+def _describe(topic_filter: TopicFilter) -> dict[str, list[str]]:
+    described = {}
+    if topic_filter.squads is not None:
+        described["squad"] = sorted(topic_filter.squads)
+    if topic_filter.environments is not None:
+        described["environment"] = sorted(topic_filter.environments)
+    return described

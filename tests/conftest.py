@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.auth.tokens import mint_token
+from app.config import Settings
+from tests.support.database import PgServer, pg_server
+from tests.support.server import RunningServer, server_in_thread
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    root = tmp_path_factory.mktemp("postgres")
+    # The server runs as an unprivileged user when tests run as root.
+    root.chmod(0o755)
+    with pg_server(root) as server:
+        server.create_template()
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres: PgServer) -> Iterator[str]:
+    with postgres.fresh_database() as url:
+        yield url
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "jwt_secret": JWT_SECRET,
+        "data_dir": tmp_path / "data",
+        "listener_poll_interval": 0.5,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[RunningServer]:
+    with server_in_thread(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http, timeout=10) as client:
+        yield client
+
+
+def token(
+    *,
+    sub: str = "tester",
+    roles: tuple[str, ...] = ("viewer",),
+    squads: tuple[str, ...] = ("*",),
+    environments: tuple[str, ...] = ("*",),
+    ttl: int = 600,
+    secret: str = JWT_SECRET,
+    **extra: Any,
+) -> str:
+    return mint_token(secret, sub=sub, roles=roles, squads=squads, environments=environments, ttl_seconds=ttl, **extra)

@@ -1,0 +1,74 @@
+"""Real clients: an HTTP client and WebSocket connections with small helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+# Copies of the shared sample deliveries, plus our own: the suite must run from
+# a clone that has nothing beside it.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+RECEIVE_TIMEOUT = 10.0
+
+
+def fixture_bytes(name: str) -> bytes:
+    """A sample delivery's body, byte for byte, by its path under tests/fixtures."""
+    return (FIXTURES / name).read_bytes()
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads(fixture_bytes(name))
+
+
+async def open_stream(url: str, token: str | None, **kwargs: Any) -> ClientConnection:
+    headers = dict(kwargs.pop("additional_headers", {}) or {})
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return await connect(url, additional_headers=headers, open_timeout=10, **kwargs)
+
+
+async def receive(ws: ClientConnection, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+    raw = await asyncio.wait_for(ws.recv(), timeout)
+    message: dict[str, Any] = json.loads(raw)
+    return message
+
+
+async def receive_until(
+    ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], timeout: float = RECEIVE_TIMEOUT
+) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await receive(ws, timeout)
+            if predicate(message):
+                return message
+
+
+async def receive_events(ws: ClientConnection, count: int, timeout: float = RECEIVE_TIMEOUT) -> list[dict[str, Any]]:
+    """The next `count` event messages (those with an `id`), skipping control messages."""
+    events: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while len(events) < count:
+            message = await receive(ws, timeout)
+            if "id" in message:
+                events.append(message)
+    return events
+
+
+async def expect_silence(ws: ClientConnection, probe_id: str = "probe") -> list[dict[str, Any]]:
+    """Prove nothing else is queued for `ws`: ping, and return whatever arrives before the pong.
+
+    Frames to a connection go out in order, so anything sent before the pong is
+    seen before it; no sleeping on a guess."""
+    await ws.send(json.dumps({"action": "ping", "id": probe_id}))
+    before: list[dict[str, Any]] = []
+    while True:
+        message = await receive(ws)
+        if message.get("action") == "pong" and message["data"]["original_message_id"] == probe_id:
+            return before
+        before.append(message)
