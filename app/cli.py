@@ -11,6 +11,7 @@ from app.auth.principal import ROLES
 from app.auth.tokens import mint_token
 from app.config import ConfigError, load_settings
 from app.logs import configure_logging
+from app.server import Stopped
 
 
 def _comma_list(value: str) -> list[str]:
@@ -48,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ops-bridge: {exc}", file=sys.stderr)  # noqa: T201
         return 2
+    except (KeyboardInterrupt, Stopped):
+        return 0  # Ctrl-C or SIGTERM: the service has stopped, and so has its database
 
 
 def _run(args: argparse.Namespace) -> int:

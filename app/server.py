@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -45,9 +47,22 @@ def uvicorn_config(settings: Settings, app: object, *, workers: int = 1) -> uvic
     )
 
 
+class Stopped(Exception):
+    """SIGTERM arrived; the server has shut down gracefully and the stack unwinds."""
+
+
+def _raise_stopped(_signum: int, _frame: FrameType | None) -> None:
+    raise Stopped
+
+
 def serve(settings: Settings, *, migrate: bool, workers: int = 1, banner: bool = True) -> None:
+    """Run until SIGINT (KeyboardInterrupt) or SIGTERM (Stopped), then release the
+    database: uvicorn shuts down gracefully and then re-raises the signal, which
+    must unwind through here rather than kill the process before the embedded
+    cluster is stopped."""
     from app.factory import create_app
 
+    signal.signal(signal.SIGTERM, _raise_stopped)
     with database(settings) as url:
         settings = settings.model_copy(update={"database_url": url})
         if migrate:

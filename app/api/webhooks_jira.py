@@ -23,7 +23,7 @@ _log = logging.getLogger(__name__)
     "/api/webhooks/jira",
     summary="Receive a Jira webhook",
     responses={
-        200: {"description": "Stored; `events` lists the positions of the messages it produced"},
+        200: {"description": "Stored; `events` counts the messages it produced (0: nothing changed)"},
         202: {"description": "A well-formed delivery about something else (sprint, worklog, ...): ignored"},
         400: {"description": "Not JSON"},
         413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
@@ -41,6 +41,6 @@ async def receive_jira(request: Request) -> JSONResponse:
         _log.info("jira delivery ignored: %s", change.event)
         return JSONResponse({"status": "ignored", "event": change.event}, status_code=202)
     async with runtime.engine.begin() as conn:
-        positions = await apply_issue_change(conn, change, now=now)
-    result: dict[str, Any] = {"status": "stored" if positions else "unchanged", "events": positions}
+        produced = await apply_issue_change(conn, change, now=now)
+    result: dict[str, Any] = {"status": "stored" if produced else "unchanged", "events": produced}
     return JSONResponse(result, status_code=200)

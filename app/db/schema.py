@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Identity,
     Index,
     MetaData,
     Table,
@@ -96,13 +97,15 @@ alerts = Table(
     Index("ix_alerts_environment_status", "environment", "status"),
 )
 
-# The event log. `position` is assigned by a trigger under a transaction-scoped
-# advisory lock (see the initial migration), so positions become visible in
-# commit order: a reader that has seen N never later finds a committed M < N.
+# The event log. `position` is assigned as the writing transaction commits,
+# under an advisory lock (see the initial migration), so positions become
+# visible in commit order: a reader that has seen N never later finds a
+# committed M < N. `id` is only the row's identity.
 events = Table(
     "events",
     metadata,
-    Column("position", BigInteger, primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("position", BigInteger, unique=True),
     Column("topic", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("squad", Text),

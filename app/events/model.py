@@ -62,8 +62,9 @@ class Event:
     ) -> Event:
         # The writer serialized the message without its id; splice the id in
         # instead of parsing and serializing again.
-        text = message.lstrip()
-        body = b'{"id":%d,' % position + text[1:].encode()
+        rest = message.lstrip()[1:].lstrip()
+        separator = b"" if rest.startswith("}") else b","
+        body = b'{"id":%d' % position + separator + rest.encode()
         return cls(
             position=position,
             topic=topic,

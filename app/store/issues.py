@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Table, delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import IncidentData, TaskData
@@ -17,8 +17,8 @@ from app.events.model import NewEvent
 from app.store.locks import lock_entity
 
 
-async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> list[int]:
-    """Store `change`; return the positions of the events it produced (maybe none)."""
+async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
+    """Store `change`; return how many events it produced (maybe none)."""
     jira_issue_id = change.jira_issue_id if isinstance(change, IssueDeleted) else change.snapshot.jira_issue_id
     await lock_entity(conn, f"jira-issue:{jira_issue_id}")
     current = await load_issue(conn, jira_issue_id)
@@ -29,11 +29,18 @@ async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now:
 
 
 async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot | None:
-    for table in (incidents, tasks):
-        row = (await conn.execute(select(table).where(table.c.jira_issue_id == jira_issue_id))).first()
-        if row is not None:
-            return _snapshot(table, row)
-    return None
+    """The issue as stored, as an incident or a task: one round trip for both tables."""
+    found = (await conn.execute(_LOAD, {"jira_issue_id": jira_issue_id})).first()
+    if found is None:
+        return None
+    kind, values = found
+    return _snapshot(incidents if kind == "incident" else tasks, values)
+
+
+_LOAD = text(
+    "SELECT 'incident', to_jsonb(i) FROM incidents i WHERE i.jira_issue_id = :jira_issue_id "
+    "UNION ALL SELECT 'task', to_jsonb(t) FROM tasks t WHERE t.jira_issue_id = :jira_issue_id"
+)
 
 
 def _table(snapshot: IssueSnapshot) -> Table:
@@ -71,8 +78,8 @@ def _row(snapshot: IssueSnapshot) -> dict[str, Any]:
     return values
 
 
-def _snapshot(table: Table, row: Row[Any]) -> IssueSnapshot:
-    values = dict(row._mapping)
+def _snapshot(table: Table, stored: dict[str, Any]) -> IssueSnapshot:
+    values = dict(stored)
     jira_issue_id = values.pop("jira_issue_id")
     values["jira_id"] = values.pop("jira_key")
     values.pop("recorded_at", None)

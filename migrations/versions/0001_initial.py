@@ -16,15 +16,20 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Why a lock and a trigger: a bigserial id is drawn when a row is inserted, but
-# becomes visible when its transaction commits, and transactions commit in any
-# order. A reader that saw id 7 could later find a committed id 6. Drawing the
-# position under a transaction-scoped advisory lock makes the next writer wait
-# until this transaction is visible (locks are released after the commit is
-# visible), so positions become visible in order; holes left by rollbacks are
-# permanent, never filled later. The trigger does it for every writer, psql
-# included, so no code path can forget. Writers append their events last in a
-# transaction, which keeps the lock held only for the commit itself.
+# Why positions are drawn at commit, under a lock: a bigserial id is drawn when
+# a row is inserted but becomes visible when its transaction commits, and
+# transactions commit in any order, so a reader that saw id 7 could later find
+# a committed id 6. Here every event row gets its `position` from a deferred
+# constraint trigger, which runs inside COMMIT, under a transaction-scoped
+# advisory lock. The lock is released only after the commit is visible, so the
+# next committer draws a larger position and becomes visible later: positions
+# become visible in order. The lock is held for the commit alone, never across
+# a round trip to a client, so a slow writer cannot hold up the others. The
+# trigger does this for every writer, psql included: no code path can forget.
+# The same trigger rings the doorbell: NOTIFY is queued by the transaction and
+# delivered only if it commits; identical notifications of one transaction are
+# folded into one, and the payload stays empty (payloads stop at 8000 bytes, a
+# message may be 10 KB; the listener reads the log, not the notification).
 EVENT_LOG_LOCK = 0x0B51_D6E1
 
 _ASSIGN_POSITION = f"""
@@ -32,28 +37,14 @@ CREATE FUNCTION events_assign_position() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock({EVENT_LOG_LOCK});
-    NEW.position := nextval('events_position_seq');
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER events_assign_position BEFORE INSERT ON events
-    FOR EACH ROW EXECUTE FUNCTION events_assign_position();
-"""
-
-# NOTIFY is a doorbell: it carries only the newest position (NOTIFY payloads stop
-# at 8000 bytes, a message may be 10 KB). It is queued by the transaction and
-# delivered only if it commits.
-_NOTIFY = """
-CREATE FUNCTION events_notify() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('ops_bridge_events', (SELECT max(position) FROM inserted)::text);
+    UPDATE events SET position = nextval('events_position_seq') WHERE id = NEW.id;
+    PERFORM pg_notify('ops_bridge_events', '');
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER events_notify AFTER INSERT ON events
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+CREATE CONSTRAINT TRIGGER events_assign_position AFTER INSERT ON events
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION events_assign_position();
 """
 
 
@@ -133,7 +124,9 @@ def upgrade() -> None:
     op.execute("CREATE SEQUENCE events_position_seq AS bigint")
     op.create_table(
         "events",
-        sa.Column("position", sa.BigInteger, primary_key=True),
+        sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        # NULL only inside the writing transaction: assigned as it commits.
+        sa.Column("position", sa.BigInteger, unique=True),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("action", sa.Text, nullable=False),
         sa.Column("squad", sa.Text),
@@ -145,12 +138,10 @@ def upgrade() -> None:
     op.execute("ALTER SEQUENCE events_position_seq OWNED BY events.position")
     op.create_index("ix_events_created_at", "events", ["created_at"])
     op.execute(_ASSIGN_POSITION)
-    op.execute(_NOTIFY)
 
 
 def downgrade() -> None:
     op.drop_table("events")
     op.execute("DROP FUNCTION events_assign_position()")
-    op.execute("DROP FUNCTION events_notify()")
     for table in ("alerts", "assets", "tasks", "incidents"):
         op.drop_table(table)

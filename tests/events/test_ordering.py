@@ -44,7 +44,7 @@ async def test_a_reader_of_everything_after_n_never_misses_an_event_that_commits
     assert seen == committed
 
 
-async def test_a_rolled_back_position_stays_a_hole_that_readers_pass(database_url: str) -> None:
+async def test_a_rolled_back_event_never_takes_a_position(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         async with conn.transaction():
             await conn.execute("INSERT INTO events (topic, action, message) VALUES ('task', 'created', '{}')")
@@ -58,10 +58,10 @@ async def test_a_rolled_back_position_stays_a_hole_that_readers_pass(database_ur
             await conn.execute("INSERT INTO events (topic, action, message) VALUES ('task', 'created', '{}')")
         events = await log.read_after(conn, 0, limit=10)
 
-    assert [event.position for event in events] == [1, 3]
+    assert [event.position for event in events] == [1, 2]
 
 
-async def test_an_inserted_position_is_overridden_by_the_log(database_url: str) -> None:
+async def test_a_position_a_writer_tries_to_choose_is_overridden_by_the_log(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute(
             "INSERT INTO events (position, topic, action, message) VALUES (999, 'task', 'created', '{}')"
@@ -69,3 +69,24 @@ async def test_an_inserted_position_is_overridden_by_the_log(database_url: str) 
         events = await log.read_after(conn, 0, limit=10)
 
     assert [event.position for event in events] == [1]
+
+
+async def test_a_writer_holding_its_transaction_open_does_not_block_other_writers(database_url: str) -> None:
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as slow,
+        await psycopg.AsyncConnection.connect(database_url, autocommit=True) as other,
+    ):
+        await slow.execute("""INSERT INTO events (topic, action, message) VALUES ('task', 'created', '{"w":"slow"}')""")
+        # The slow writer's event is inserted but uncommitted: another writer
+        # commits straight past it, and readers see it in commit order.
+        async with asyncio.timeout(5):
+            await other.execute(
+                """INSERT INTO events (topic, action, message) VALUES ('task', 'updated', '{"w":"other"}')"""
+            )
+        await slow.commit()
+        events = await log.read_after(other, 0, limit=10)
+
+    assert [(event.position, event.body) for event in events] == [
+        (1, b'{"id":1,"w":"other"}'),
+        (2, b'{"id":2,"w":"slow"}'),
+    ]

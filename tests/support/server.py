@@ -102,12 +102,17 @@ class ServerProcess:
 
 
 @contextmanager
-def server_process(env: dict[str, str], port: int | None = None) -> Iterator[ServerProcess]:
+def server_process(
+    env: dict[str, str], port: int | None = None, *, migrate: bool = False, cwd: str | None = None
+) -> Iterator[ServerProcess]:
     """`ops-bridge serve` in its own process; returns once it serves."""
     port = port or free_port()
+    argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    inherited = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATA_DIR", "JWT_SECRET"}}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--port", str(port)],
-        env={**os.environ, **env, "LOG_LEVEL": "INFO"},
+        argv if migrate else [*argv, "--no-migrate"],
+        env={**inherited, **env, "LOG_LEVEL": "INFO"},
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -116,7 +121,7 @@ def server_process(env: dict[str, str], port: int | None = None) -> Iterator[Ser
     assert process.stdout is not None
     for line in process.stdout:
         output.append(line)
-        if "Application startup complete" in line:
+        if "Uvicorn running on" in line:  # printed once the socket listens
             break
     else:
         raise RuntimeError("server process exited during start-up:\n" + "".join(output))

@@ -1,0 +1,288 @@
+"""What every benchmark needs: a database, the service in its own process(es),
+subscriber processes holding many sockets, and a webhook sender.
+
+Subscribers run in separate processes so their CPU is not the server's, and
+measure latency with CLOCK_MONOTONIC, which is shared by every process on the
+machine: the sender writes its send time into each webhook's summary, the
+subscriber subtracts it from the arrival time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+
+from app.auth.tokens import mint_token
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrate import upgrade
+from bench.loadgen import Connection, Pool
+
+SECRET = "benchmark-secret-0123456789abcdef0123456789"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def database(durable: bool = True) -> Iterator[str]:
+    """A fresh embedded cluster; `durable=False` turns off fsync for quick runs."""
+    settings = {"max_connections": "300"}
+    if not durable:
+        settings |= {"fsync": "off", "synchronous_commit": "off"}
+    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
+        Path(tmp).chmod(0o755)
+        cluster = EmbeddedPostgres(Path(tmp) / "pg", server_settings=settings)
+        cluster.start()
+        try:
+            url = cluster.url()
+            upgrade(url)
+            yield url
+        finally:
+            cluster.stop("immediate")
+
+
+def reset(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE events, incidents, tasks, assets, alerts")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/ws"
+
+    def rss_kib(self) -> int:
+        """Resident memory of the service and its worker processes."""
+        pids = [self.process.pid, *_children(self.process.pid)]
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+@contextlib.contextmanager
+def service(database_url: str, *, workers: int = 1, command: Sequence[str] | None = None) -> Iterator[Service]:
+    """`ops-bridge serve` (or another server command) in its own process group."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": SECRET,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "WS_MAX_BUFFERED_BYTES": str(16 * 1024 * 1024),
+    }
+    argv = list(command or [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", str(workers)])
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+    running = Service(process, port)
+    try:
+        _wait_ready(running)
+        yield running
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_ready(running: Service, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError("service exited during start-up")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{running.http}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("service not ready in time")
+
+
+def token(sub: str = "bench") -> str:
+    return mint_token(SECRET, sub=sub, roles=["viewer"], ttl_seconds=3600)
+
+
+class Subscribers:
+    """A pool of WebSocket subscribers in child processes (`bench.subscriber_pool`)."""
+
+    def __init__(self, ws_url: str, count: int, processes: int = 1) -> None:
+        self.ws_url = ws_url
+        self.count = count
+        self.processes = max(1, min(processes, count))
+        self._children: list[asyncio.subprocess.Process] = []
+
+    async def __aenter__(self) -> Subscribers:
+        per, extra = divmod(self.count, self.processes)
+        for index in range(self.processes):
+            n = per + (1 if index < extra else 0)
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.subscriber_pool", self.ws_url, str(n), token(f"pool-{index}"),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT, limit=1 << 28,
+            )  # fmt: skip
+            self._children.append(child)
+        for child in self._children:
+            assert child.stdout is not None
+            line = await asyncio.wait_for(child.stdout.readline(), 120)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"subscriber pool failed to connect: {line!r}")
+        return self
+
+    async def collect(self, expected_per_subscriber: int, timeout: float) -> dict[str, Any]:
+        """Tell every pool how many events to wait for; gather their reports."""
+        for child in self._children:
+            assert child.stdin is not None
+            child.stdin.write(f"{expected_per_subscriber} {timeout}\n".encode())
+            await child.stdin.drain()
+        reports = []
+        for child in self._children:
+            assert child.stdout is not None
+            reports.append(json.loads(await child.stdout.readline()))
+        latencies = [value for report in reports for value in report["latencies_ms"]]
+        return {
+            "received": sum(r["received"] for r in reports),
+            "duplicates": sum(r["duplicates"] for r in reports),
+            "disconnected": sum(r["disconnected"] for r in reports),
+            "latencies_ms": latencies,
+        }
+
+    async def __aexit__(self, *_: object) -> None:
+        for child in self._children:
+            if child.returncode is None:
+                child.kill()
+            await child.wait()
+
+
+def summary_for(sent_ns: int, index: int) -> str:
+    return f"bench {sent_ns} {index}"
+
+
+def webhook(index: int) -> dict[str, Any]:
+    """A Jira issue-created delivery whose summary carries its send time."""
+    return {
+        "webhookEvent": "jira:issue_created",
+        "timestamp": 1737109800000,
+        "issue": {
+            "id": str(100000 + index),
+            "key": f"OPS-{index}",
+            "fields": {
+                "summary": summary_for(time.monotonic_ns(), index),
+                "issuetype": {"name": "Incident"},
+                "project": {"key": "OPS"},
+                "priority": {"name": "High"},
+                "status": {"name": "Open", "statusCategory": {"key": "new"}},
+                "created": "2025-01-17T10:30:00.000+0000",
+                "updated": "2025-01-17T10:30:00.000+0000",
+            },
+        },
+    }
+
+
+@contextlib.asynccontextmanager
+async def http_client(base: str, connections: int) -> AsyncIterator[Pool]:
+    host, port = base.removeprefix("http://").split(":")
+    pool = Pool(host, int(port), connections)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def webhook_bytes(index: int) -> bytes:
+    return orjson.dumps(webhook(index))
+
+
+async def send_at_rate(pool: Pool, path: str, rate: float, count: int, start: int = 0) -> int:
+    """Post `count` webhooks at a steady `rate` per second; return how many were accepted."""
+    interval = 1.0 / rate
+    begin = time.monotonic()
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in pool.connections:
+        idle.put_nowait(connection)
+
+    async def post(n: int) -> int:
+        connection = await idle.get()
+        try:
+            return await connection.post(path, webhook_bytes(start + n))
+        finally:
+            idle.put_nowait(connection)
+
+    tasks = []
+    for n in range(count):
+        delay = begin + n * interval - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(post(n)))
+    statuses = await asyncio.gather(*tasks)
+    return sum(1 for status in statuses if status == 200)
+
+
+async def send_flat_out(pool: Pool, path: str, seconds: float, concurrency: int, start: int = 0) -> tuple[int, float]:
+    """Post from `concurrency` senders (one connection each) for `seconds`; return (accepted, elapsed)."""
+    counter = iter(range(start, start + 10_000_000))
+    accepted = 0
+    deadline = time.monotonic() + seconds
+
+    async def sender(connection: Connection) -> None:
+        nonlocal accepted
+        while time.monotonic() < deadline:
+            # Await first: `accepted += await ...` would read `accepted` before
+            # the await and lose the other senders' increments.
+            status = await connection.post(path, webhook_bytes(next(counter)))
+            accepted += status == 200
+
+    begin = time.monotonic()
+    await asyncio.gather(*(sender(c) for c in pool.connections[:concurrency]))
+    return accepted, time.monotonic() - begin
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
