@@ -5,7 +5,9 @@
     │   ├── MalformedBody        400 INVALID_JSON: not JSON, not UTF-8
     │   ├── InvalidPayload       422 INVALID_PAYLOAD: JSON, but not the expected shape
     │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
-    │   └── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
+    │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
+    │   ├── Forbidden            403 FORBIDDEN: authenticated, not allowed
+    │   └── NotFound             404 NOT_FOUND
     └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
 
 Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
@@ -62,6 +64,16 @@ class Unauthenticated(InputError):
     code = "UNAUTHENTICATED"
 
 
+class Forbidden(InputError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(InputError):
+    status = 404
+    code = "NOT_FOUND"
+
+
 class StoreUnavailable(ServiceError):
     status = 503
     code = "DATABASE_UNAVAILABLE"
@@ -75,7 +87,11 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
 
 
 def _respond(error: ServiceError) -> JSONResponse:
-    headers = {"Retry-After": "5"} if isinstance(error, StoreUnavailable) else None
+    headers = None
+    if isinstance(error, StoreUnavailable):
+        headers = {"Retry-After": "5"}
+    elif isinstance(error, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse(error_body(error.code, error.message, error.details), error.status, headers=headers)
 
 

@@ -2,45 +2,68 @@
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters.jira.mapping import JiraMapping
-from app.adapters.jira.webhook import Ignored, parse_delivery
-from app.api.body import parse_json, read_limited
-from app.api.deps import runtime_of
-from app.clock import utcnow
+from app.adapters.jira.webhook import parse_delivery
+from app.api.ingest import Sender, receive
+from app.auth.webhook_signatures import require, same_secret, valid_hmac_sha256
+from app.config import Settings
+from app.domain.deliveries import Ignored
+from app.domain.issues import IssueChange
 from app.store.issues import apply_issue_change
 
 router = APIRouter(tags=["webhooks"])
-_log = logging.getLogger(__name__)
+
+# Jira Server/Data Center and Automation cannot sign: they may send the secret
+# itself in one of these headers, or as ?secret= in the URL.
+_TOKEN_HEADERS = ("x-automation-webhook-token", "x-ops-bridge-token")
+
+
+def _authenticate(request: Request, body: bytes, settings: Settings) -> None:
+    if settings.jira_webhook_secret is None:
+        return
+    secret = settings.jira_webhook_secret.get_secret_value()
+    signed = valid_hmac_sha256(secret, body, request.headers.get("x-hub-signature"), prefix="sha256=")
+    presented = [request.headers.get(name) for name in _TOKEN_HEADERS] + [request.query_params.get("secret")]
+    require(signed or any(same_secret(secret, value) for value in presented), "Jira signature (X-Hub-Signature)")
+
+
+def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueChange | Ignored:
+    mapping = JiraMapping(incident_issue_types=frozenset(t.lower() for t in settings.incident_issue_types))
+    return parse_delivery(body, mapping, received_at=received_at)
+
+
+async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
+    return await apply_issue_change(conn, change, now=now)
+
+
+JIRA: Sender[IssueChange] = Sender(
+    name="jira",
+    authenticate=_authenticate,
+    translate=_translate,
+    apply=_apply,
+    delivery_key=lambda request: request.headers.get("x-atlassian-webhook-identifier"),
+)
 
 
 @router.post(
     "/api/webhooks/jira",
     summary="Receive a Jira webhook",
     responses={
-        200: {"description": "Stored; `events` counts the messages it produced (0: nothing changed)"},
+        200: {"description": "Stored (`events` counts the messages it produced), unchanged, or a duplicate"},
         202: {"description": "A well-formed delivery about something else (sprint, worklog, ...): ignored"},
         400: {"description": "Not JSON"},
+        401: {"description": "JIRA_WEBHOOK_SECRET is set and the signature or token is missing or wrong"},
         413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
         422: {"description": "JSON, but not a Jira issue event"},
         503: {"description": "Database unavailable: Jira retries"},
     },
 )
 async def receive_jira(request: Request) -> JSONResponse:
-    runtime = runtime_of(request)
-    body = parse_json(await read_limited(request, runtime.settings.max_webhook_body_bytes))
-    mapping = JiraMapping(incident_issue_types=frozenset(t.lower() for t in runtime.settings.incident_issue_types))
-    now = utcnow()
-    change = parse_delivery(body, mapping, received_at=now)
-    if isinstance(change, Ignored):
-        _log.info("jira delivery ignored: %s", change.event)
-        return JSONResponse({"status": "ignored", "event": change.event}, status_code=202)
-    async with runtime.engine.begin() as conn:
-        produced = await apply_issue_change(conn, change, now=now)
-    result: dict[str, Any] = {"status": "stored" if produced else "unchanged", "events": produced}
-    return JSONResponse(result, status_code=200)
+    return await receive(request, JIRA)

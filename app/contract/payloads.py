@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from app.clock import iso
 
@@ -24,14 +24,16 @@ TaskPriority = Literal["low", "medium", "high"]
 RiskLevel = Literal["critical", "high", "medium", "low"]
 Environment = Literal["production", "staging", "sandbox", "dev"]
 AlertOperator = Literal["greater_than", "less_than", "equals"]
+NotificationType = Literal["info", "success", "warning", "error"]
+NotificationPriority = Literal["low", "normal", "high", "urgent"]
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     def wire(self) -> dict[str, Any]:
         """The JSON-ready dict sent to subscribers: optional fields left out when unset."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 class IncidentData(Payload):
@@ -59,3 +61,14 @@ class TaskData(Payload):
     due_date: date | None = None
     priority: TaskPriority | None = None
     description: str | None = None
+
+
+class NotificationData(Payload):
+    id: str
+    title: str
+    message: str
+    type: NotificationType
+    priority: NotificationPriority
+    # The contract spells this one in camelCase.
+    action_url: str | None = Field(default=None, alias="actionUrl")
+    metadata: dict[str, Any] | None = None

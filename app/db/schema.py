@@ -11,9 +11,11 @@ from sqlalchemy import (
     Float,
     Identity,
     Index,
+    LargeBinary,
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
@@ -117,4 +119,33 @@ events = Table(
     Column("message", JSON(none_as_null=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_events_created_at", "created_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("sender", Text, nullable=False),
+    Column("delivery_key", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("headers", JSONB, nullable=False, server_default="{}"),
+    Column("body", LargeBinary, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("error", Text),
+    UniqueConstraint("sender", "delivery_key", name="uq_webhook_deliveries_sender_key"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("priority", Text, nullable=False),
+    Column("action_url", Text),
+    Column("metadata", JSONB),
+    Column("audience", ARRAY(Text)),
+    Column("sent_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

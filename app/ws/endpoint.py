@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import runtime_of
 from app.auth.tokens import TokenError
 from app.errors import error_body
-from app.ws.handshake import authenticate
+from app.ws.handshake import accept_credentials
 from app.ws.session import Session
 from app.ws.transport import frame_sink
 
@@ -35,7 +35,7 @@ async def stream(websocket: WebSocket) -> None:
         await _deny(websocket, 503, "NOT_READY", "not connected to the event log yet; retry shortly")
         return
     try:
-        handshake = authenticate(websocket, runtime.verifier, runtime.settings)
+        handshake = accept_credentials(websocket, runtime.verifier, runtime.settings)
     except TokenError as exc:
         code = "FORBIDDEN" if exc.status == 403 else "UNAUTHENTICATED"
         await _deny(websocket, exc.status, code, exc.reason)

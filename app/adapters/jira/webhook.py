@@ -6,7 +6,6 @@ no database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from app.adapters.jira import fields as f
 from app.adapters.jira.adf import adf_to_text
 from app.adapters.jira.mapping import JiraMapping
 from app.contract.payloads import IncidentData, TaskData
+from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange, IssueDeleted, IssueSnapshot, IssueUpserted, entity_id
 from app.errors import InvalidPayload
 from app.normalize.text import clean
@@ -24,13 +24,6 @@ ISSUE_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated", "jira:issu
 TITLE_BYTES = 1024
 DESCRIPTION_BYTES = 6144
 NAME_BYTES = 256
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    """A well-formed delivery about something other than an issue (sprint, worklog, ...)."""
-
-    event: str
 
 
 def parse_delivery(body: Any, mapping: JiraMapping, *, received_at: datetime) -> IssueChange | Ignored:

@@ -1,0 +1,90 @@
+"""The path every webhook takes, whoever sends it.
+
+    read (bounded) -> authenticate the sender (raw bytes) -> parse JSON ->
+    translate (the sender's pure adapter) -> one transaction:
+        record the raw delivery (a redelivery stops here) + apply the change
+        and its events -> answer
+
+Answers: 200 stored / unchanged / duplicate; 202 ignored (well formed, not for
+us); 400 not JSON; 401 credentials; 413 too large; 422 wrong shape (the body is
+kept in the delivery log with its error, for reprocessing after a mapping
+fix; nothing else is stored and nothing is sent); 503 database unavailable
+(nothing stored: the sender retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.api.body import parse_json, read_limited
+from app.api.deps import runtime_of
+from app.clock import utcnow
+from app.config import Settings
+from app.domain.deliveries import Ignored
+from app.errors import InvalidPayload
+from app.store import deliveries
+
+_log = logging.getLogger(__name__)
+
+Change = TypeVar("Change")
+
+
+@dataclass(frozen=True, slots=True)
+class Sender(Generic[Change]):
+    """One sender format, wired into the common path."""
+
+    name: str
+    # Raises Unauthenticated; sees the raw body (signatures are over bytes).
+    authenticate: Callable[[Request, bytes, Settings], None]
+    # Pure: parsed JSON in, a change (or Ignored) out; raises InvalidPayload.
+    translate: Callable[[Any, datetime, Settings], Change | Ignored]
+    # Writes the change and its events in the caller's transaction; returns how many events.
+    apply: Callable[[AsyncConnection, Change, datetime], Awaitable[int]]
+    # The sender's delivery id, when it sends one (for redeliveries).
+    delivery_key: Callable[[Request], str | None] = lambda _request: None
+
+
+async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    raw = await read_limited(request, settings.max_webhook_body_bytes)
+    sender.authenticate(request, raw, settings)
+    body = parse_json(raw)
+    now = utcnow()
+    key = sender.delivery_key(request)
+    headers = deliveries.keepable_headers(request.headers)
+    try:
+        change = sender.translate(body, now, settings)
+    except InvalidPayload as exc:
+        async with runtime.engine.begin() as conn:
+            await deliveries.record_new(
+                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw,
+                outcome="rejected", error=exc.message,
+            )  # fmt: skip
+        _log.info("%s delivery rejected: %s", sender.name, exc.message)
+        raise
+    if isinstance(change, Ignored):
+        async with runtime.engine.begin() as conn:
+            await deliveries.record_new(
+                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="ignored"
+            )
+        _log.info("%s delivery ignored: %s", sender.name, change.what)
+        return JSONResponse({"status": "ignored", "event": change.what}, status_code=202)
+    async with runtime.engine.begin() as conn:
+        delivery_id = await deliveries.record_new(
+            conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="applied"
+        )
+        if delivery_id is None:
+            return JSONResponse({"status": "duplicate", "events": 0}, status_code=200)
+        produced = await sender.apply(conn, change, now)
+        if not produced:
+            await deliveries.set_outcome(conn, delivery_id, "unchanged")
+    return JSONResponse({"status": "stored" if produced else "unchanged", "events": produced}, status_code=200)
