@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -16,6 +16,7 @@ from app.config import ConfigError, Settings
 from app.db.engine import create_engine
 from app.events.hub import Hub
 from app.events.listener import Listener
+from app.jobs import Jobs
 from app.runtime import Runtime
 from app.ws import endpoint as ws_endpoint
 
@@ -23,6 +24,10 @@ _log = logging.getLogger(__name__)
 
 # How long start-up waits for the listener before serving anyway (not ready).
 _LISTENER_START_TIMEOUT = 10.0
+
+# Each feature that needs periodic work registers its jobs here.
+JobRegistrar = Callable[[Jobs, Settings], None]
+_JOB_REGISTRARS: list[JobRegistrar] = []
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -42,7 +47,11 @@ def create_app(settings: Settings) -> FastAPI:
             listener=listener,
             verifier=TokenVerifier.from_settings(settings),
         )
+        jobs = Jobs(engine)
+        for register in _JOB_REGISTRARS:
+            register(jobs, settings)
         listening = asyncio.create_task(listener.run(), name="event-listener")
+        jobs.start()
         try:
             try:
                 async with asyncio.timeout(_LISTENER_START_TIMEOUT):
@@ -51,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
                 _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
             yield
         finally:
+            await jobs.stop()
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listening

@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
 
 from app.clock import iso, utcnow
+from app.domain.notifications import NotificationInput, Recipients
 from app.events.model import text_frame
 
 # Error codes (stable: clients branch on them).
@@ -21,6 +22,7 @@ RATE_LIMITED = "RATE_LIMITED"
 RESUME_NOT_ALLOWED = "RESUME_NOT_ALLOWED"
 RESUME_POSITION_UNKNOWN = "RESUME_POSITION_UNKNOWN"
 TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - an error code
+UNAVAILABLE = "UNAVAILABLE"
 
 # Close codes besides the standard ones (1001 going away, 1008 policy, 1009 too big).
 TOKEN_EXPIRED_CLOSE = 4001
@@ -69,12 +71,24 @@ class AuthRequest(_Request):
     token: StrictStr
 
 
+class PublishNotification(_Request):
+    """A publisher's notification, in the contract's message shape, with optional
+    addressees (`to`: `sub`s or e-mail addresses; absent: everyone allowed)."""
+
+    type: Literal["notification"]
+    action: Literal["created"]
+    data: NotificationInput
+    timestamp: StrictStr | None = None
+    to: Recipients | None = None
+
+
 ClientRequest = Annotated[
     SubscribeRequest | UnsubscribeRequest | PingRequest | AuthRequest,
     Field(discriminator="action"),
 ]
 _REQUEST = TypeAdapter(ClientRequest)
 ACTIONS = frozenset({"subscribe", "unsubscribe", "ping", "auth"})
+AnyRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | AuthRequest | PublishNotification
 
 
 class RequestError(Exception):
@@ -87,7 +101,7 @@ class RequestError(Exception):
         self.request_id = request_id
 
 
-def parse_request(text: str) -> SubscribeRequest | UnsubscribeRequest | PingRequest | AuthRequest:
+def parse_request(text: str) -> AnyRequest:
     try:
         raw = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -95,6 +109,8 @@ def parse_request(text: str) -> SubscribeRequest | UnsubscribeRequest | PingRequ
     if not isinstance(raw, dict):
         raise RequestError(INVALID_MESSAGE, "message must be a JSON object")
     request_id = raw.get("id") if isinstance(raw.get("id"), str | int) else None
+    if "type" in raw:
+        return _parse_publication(raw, request_id)
     action = raw.get("action")
     if not isinstance(action, str):
         raise RequestError(INVALID_MESSAGE, "message has no 'action'", request_id)
@@ -103,9 +119,22 @@ def parse_request(text: str) -> SubscribeRequest | UnsubscribeRequest | PingRequ
     try:
         return _REQUEST.validate_python(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"][1:]) or "message"
-        raise RequestError(INVALID_MESSAGE, f"{where}: {first['msg']}", request_id) from None
+        raise _invalid(exc, request_id, skip=1) from None
+
+
+def _parse_publication(raw: dict[str, Any], request_id: RequestId | None) -> PublishNotification:
+    if raw.get("type") != "notification":
+        raise RequestError(FORBIDDEN, "only notifications may be published over the socket", request_id)
+    try:
+        return PublishNotification.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid(exc, request_id, skip=0) from None
+
+
+def _invalid(exc: ValidationError, request_id: RequestId | None, *, skip: int) -> RequestError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"][skip:]) or "message"
+    return RequestError(INVALID_MESSAGE, f"{where}: {first['msg']}"[:300], request_id)
 
 
 def as_list(value: str | list[str] | None) -> list[str] | None:

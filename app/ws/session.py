@@ -13,12 +13,15 @@ import time
 import uuid
 from collections import deque
 
+from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocket
 
 from app.auth.tokens import TokenError
 from app.clock import iso, utcnow
+from app.domain.notifications import new_notification
 from app.events.hub import Subscriber, TopicFilter
 from app.runtime import Runtime
+from app.store.notifications import audience_of, create_notification
 from app.ws import messages as m
 from app.ws.handshake import Handshake
 from app.ws.transport import FrameSink
@@ -153,8 +156,10 @@ class Session:
             )
         return True
 
-    async def _handle(self, request: m.SubscribeRequest | m.UnsubscribeRequest | m.PingRequest | m.AuthRequest) -> None:
-        if isinstance(request, m.PingRequest):
+    async def _handle(self, request: m.AnyRequest) -> None:
+        if isinstance(request, m.PublishNotification):
+            await self._publish(request)
+        elif isinstance(request, m.PingRequest):
             self._send(m.pong_frame(request.id))
         elif isinstance(request, m.SubscribeRequest):
             self._subscribe(request)
@@ -217,6 +222,23 @@ class Session:
             else {name: {} for name in sorted(set(m.TOPICS.values()))}
         )
         return m.ack_frame(action, request_id, topics=described, position=self._hub.position_of(self.subscriber))
+
+    async def _publish(self, request: m.PublishNotification) -> None:
+        principal = self.subscriber.principal
+        if not principal.can_publish:
+            raise m.RequestError(m.FORBIDDEN, "publishing notifications needs the publisher role", request.id)
+        try:
+            notification = new_notification(request.data)
+        except ValueError as exc:
+            raise m.RequestError(m.INVALID_MESSAGE, str(exc), request.id) from None
+        try:
+            async with self._runtime.engine.begin() as conn:
+                await create_notification(
+                    conn, notification, audience=audience_of(request.to), sent_by=principal.sub, now=utcnow()
+                )
+        except (DBAPIError, OSError, TimeoutError):
+            raise m.RequestError(m.UNAVAILABLE, "the database is unavailable; try again", request.id) from None
+        self._send(m.ack_frame("notification", request.id, id=notification.id))
 
     def _reauthenticate(self, request: m.AuthRequest) -> None:
         try:

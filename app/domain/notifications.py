@@ -1,0 +1,68 @@
+"""A notification as a publisher asks for it (over HTTP or the socket), checked
+and cleaned, and the stored notification it becomes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from app.contract.payloads import NotificationData, NotificationPriority, NotificationType
+from app.normalize.text import clean
+
+TITLE_BYTES = 512
+MESSAGE_BYTES = 4096
+METADATA_BYTES = 2048
+MAX_RECIPIENTS = 500
+
+
+class NotificationInput(BaseModel):
+    """The contract's notification `data`, minus the `id` the service assigns."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    title: Annotated[StrictStr, Field(min_length=1, max_length=4 * TITLE_BYTES)]
+    message: Annotated[StrictStr, Field(min_length=1, max_length=4 * MESSAGE_BYTES)]
+    type: NotificationType = "info"
+    priority: NotificationPriority = "normal"
+    action_url: Annotated[StrictStr | None, Field(alias="actionUrl", max_length=512)] = None
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("action_url")
+    @classmethod
+    def _relative_route(cls, value: str | None) -> str | None:
+        # A frontend route: never a scheme (javascript:, data:) or another host.
+        if value is not None and (not value.startswith("/") or value.startswith("//")):
+            raise ValueError("actionUrl must be a route of the frontend, starting with a single '/'")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(orjson.dumps(value)) > METADATA_BYTES:
+            raise ValueError(f"metadata must serialize to at most {METADATA_BYTES} bytes")
+        return value
+
+
+Recipients = Annotated[
+    list[Annotated[StrictStr, Field(min_length=1, max_length=320)]], Field(max_length=MAX_RECIPIENTS)
+]
+
+
+def new_notification(request: NotificationInput) -> NotificationData:
+    """The notification to store and send: an id of ours, user text made plain."""
+    title = clean(request.title, TITLE_BYTES)
+    message = clean(request.message, MESSAGE_BYTES)
+    if title is None or message is None:
+        raise ValueError("title and message must keep some text once markup is removed")
+    return NotificationData(
+        id=f"notif-{uuid.uuid4().hex}",
+        title=title,
+        message=message,
+        type=request.type,
+        priority=request.priority,
+        action_url=request.action_url,
+        metadata=request.metadata,
+    )
