@@ -53,10 +53,12 @@ class Settings(BaseSettings):
     ws_ping_interval: float = Field(default=30.0, gt=0)
     ws_ping_timeout: float = Field(default=30.0, gt=0)
     ws_max_buffered_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    ws_socket_send_buffer_bytes: int = Field(default=0, ge=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_rate_limit_per_minute: int = Field(default=100, ge=1)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
+    event_retention_hours: float = Field(default=168.0, gt=0)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
 

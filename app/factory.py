@@ -14,6 +14,7 @@ from app.api import health, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.db.engine import create_engine
+from app.events import retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.jobs import Jobs
@@ -27,7 +28,7 @@ _LISTENER_START_TIMEOUT = 10.0
 
 # Each feature that needs periodic work registers its jobs here.
 JobRegistrar = Callable[[Jobs, Settings], None]
-_JOB_REGISTRARS: list[JobRegistrar] = []
+_JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs]
 
 
 def create_app(settings: Settings) -> FastAPI:

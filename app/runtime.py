@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
-from app.events import log
+from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
@@ -26,6 +26,10 @@ class Runtime:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.read_after(raw.driver_connection, after, limit=limit, upto=upto)  # type: ignore[arg-type]
+
+    async def purged_through(self) -> int:
+        async with self.engine.connect() as conn:
+            return await retention.purged_through(conn)
 
     async def newest_position(self) -> int:
         async with self.engine.connect() as conn:

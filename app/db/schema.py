@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -148,4 +149,11 @@ notifications = Table(
     Column("audience", ARRAY(Text)),
     Column("sent_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+event_log_state = Table(
+    "event_log_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("purged_through", BigInteger, nullable=False, server_default="0"),
 )

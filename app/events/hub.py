@@ -139,9 +139,13 @@ class Hub:
         """The position up to which `subscriber` has been offered every event."""
         return self.position if subscriber.live else subscriber.cursor
 
+    def holds_after(self, position: int) -> bool:
+        """Whether every event after `position` is still in memory."""
+        return position >= self._recent_floor
+
     def recent_after(self, position: int, upto: int) -> list[Event] | None:
         """Events in (position, upto] if the ring still holds all of them, else None."""
-        if position < self._recent_floor:
+        if not self.holds_after(position):
             return None
         return [event for event in self._recent if position < event.position <= upto]
 

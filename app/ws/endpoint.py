@@ -48,4 +48,5 @@ async def stream(websocket: WebSocket) -> None:
             return
         resume_from = int(raw_resume)
     await websocket.accept(subprotocol=handshake.subprotocol)
+    sink.limit_kernel_buffer(runtime.settings.ws_socket_send_buffer_bytes)
     await Session(websocket, sink, handshake, runtime).run(resume_from)

@@ -60,22 +60,34 @@ class Session:
 
     async def _start(self, resume_from: int | None) -> None:
         resume: dict[str, object] | None = None
-        ahead = resume_from is not None and resume_from > self._hub.position
-        if ahead and resume_from is not None and resume_from > await self._runtime.newest_position():
-            unknown = "last_event_id is ahead of the event log; starting from now"
-            self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
-            resume_from = None
+        if resume_from is not None:
+            resume_from, resume = await self._resume_point(resume_from)
         sub = self.subscriber
         if resume_from is None:
             sub.cursor = self._hub.position
             self._hub.go_live(sub)
         else:
             sub.cursor = resume_from
-            resume = {"from": resume_from, "complete": True}
         self._send(self._confirmation(resume))
         if not sub.live:
             self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
         self._schedule_expiry()
+
+    async def _resume_point(self, requested: int) -> tuple[int | None, dict[str, object] | None]:
+        """Where replay starts for a client that last saw `requested`, and what to tell it."""
+        hub = self._hub
+        if requested > hub.position and requested > await self._runtime.newest_position():
+            unknown = "last_event_id is ahead of the event log; starting from now"
+            self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
+            return None, None
+        if hub.holds_after(requested):
+            return requested, {"from": requested, "complete": True}
+        purged = await self._runtime.purged_through()
+        if requested >= purged:
+            return requested, {"from": requested, "complete": True}
+        too_old = f"events after {requested} up to {purged} are no longer kept; re-fetch, then follow the stream"
+        self._send(m.error_frame(m.RESUME_TOO_OLD, too_old))
+        return purged, {"from": requested, "complete": False, "replay_from": purged}
 
     def _confirmation(self, resume: dict[str, object] | None) -> bytes:
         principal = self.subscriber.principal

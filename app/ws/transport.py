@@ -14,6 +14,7 @@ uvicorn's.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -46,6 +47,15 @@ class FrameSink:
 
     def buffered(self) -> int:
         return self._protocol.transport.get_write_buffer_size()
+
+    def limit_kernel_buffer(self, size: int) -> None:
+        """Cap the kernel's send buffer for this socket (0: leave the OS default).
+
+        The kernel may otherwise take megabytes for a reader that has stopped,
+        which then count against no limit of ours and hide a slow consumer."""
+        sock = self._protocol.transport.get_extra_info("socket")
+        if size and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
     async def drained(self) -> None:
         """Wait until the transport has room again (or the connection is gone)."""

@@ -1,0 +1,243 @@
+"""Pieces of the fault suite: a cluster of app processes, subscribers that behave
+like dashboards (reconnect anywhere and resume), a sender that behaves like
+Jira (retries a failed delivery with the same identifier), and the tally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from app.auth.principal import Principal
+from tests.conftest import JWT_SECRET, token
+from tests.support.jira import issue_event
+from tests.support.server import ServerProcess, free_port, server_process
+
+# Small enough that a subscriber that stops reading is found out quickly.
+MAX_BUFFERED = 64 * 1024
+
+
+class Cluster:
+    """Several `ops-bridge serve` processes on one database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.env = {
+            "DATABASE_URL": database_url,
+            "JWT_SECRET": JWT_SECRET,
+            "LISTENER_POLL_INTERVAL": "0.5",
+            "WS_MAX_BUFFERED_BYTES": str(MAX_BUFFERED),
+            "WS_SOCKET_SEND_BUFFER_BYTES": "8192",
+        }
+        self._stack = contextlib.ExitStack()
+        self.processes: dict[int, ServerProcess] = {}
+
+    def start(self, port: int | None = None) -> ServerProcess:
+        process = self._stack.enter_context(server_process(self.env, port or free_port()))
+        self.processes[process.port] = process
+        return process
+
+    def live(self) -> list[ServerProcess]:
+        return [p for p in self.processes.values() if p.process.poll() is None]
+
+    def kill(self, process: ServerProcess) -> None:
+        process.kill()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@contextlib.contextmanager
+def cluster(database_url: str, size: int) -> Iterator[Cluster]:
+    running = Cluster(database_url)
+    try:
+        for _ in range(size):
+            running.start()
+        yield running
+    finally:
+        running.close()
+
+
+@dataclass
+class Subscriber:
+    """A dashboard: follows the stream, and on any disconnect reconnects to a live
+    process with the last id it saw."""
+
+    name: str
+    claims: dict[str, Any]
+    cluster: Cluster
+    received: list[int] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    duplicates: int = 0
+    out_of_order: int = 0
+    closes: list[int | None] = field(default_factory=list)
+    reconnects: int = 0
+    small_receive_buffer: bool = False
+    ws: ClientConnection | None = None
+    reading: asyncio.Event = field(default_factory=asyncio.Event)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    progress: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        self.reading.set()
+        self.token = token(sub=self.name, ttl=3600, **self.claims)
+
+    @property
+    def last(self) -> int | None:
+        return self.received[-1] if self.received else None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
+                self.closes.append(code)
+            self.connected.clear()
+            self.reconnects += 1
+            # A dashboard backs off before reconnecting; a short pause keeps a
+            # reconnect storm from spinning on a process that is going away.
+            await asyncio.sleep(0.05)
+
+    async def _follow(self) -> None:
+        live = self.cluster.live()
+        if not live:
+            raise OSError("no live process")
+        target = random.choice(live)
+        url = target.ws if self.last is None else f"{target.ws}?last_event_id={self.last}"
+        sock = None
+        if self.small_receive_buffer:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", target.port))
+            sock.setblocking(False)
+        async with connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {self.token}"},
+            open_timeout=5,
+            max_queue=4,
+            sock=sock,
+        ) as ws:
+            self.ws = ws
+            hello = json.loads(await ws.recv())
+            assert hello["type"] == "connection", hello
+            self.connected.set()
+            while True:
+                await self.reading.wait()
+                message = json.loads(await ws.recv())
+                if "id" in message:
+                    await self._record(message["id"])
+
+    async def _record(self, position: int) -> None:
+        if position in self.seen:
+            self.duplicates += 1
+            return
+        if self.received and position < self.received[-1]:
+            self.out_of_order += 1
+        self.seen.add(position)
+        self.received.append(position)
+        async with self.progress:
+            self.progress.notify_all()
+
+    async def until(self, count: int) -> None:
+        """Return once this subscriber holds `count` events."""
+        async with self.progress:
+            await self.progress.wait_for(lambda: len(self.received) >= count)
+
+
+def principal_for(claims: dict[str, Any]) -> Principal:
+    from app.auth.tokens import TokenVerifier, VerificationKey
+
+    return TokenVerifier([VerificationKey(("HS256",), JWT_SECRET)]).verify(token(**claims))
+
+
+class Sender:
+    """Posts Jira deliveries at a steady rate to live processes, retrying a failed
+    delivery with the same identifier until it is accepted, as Jira does."""
+
+    def __init__(self, cluster: Cluster, rate: float, description_bytes: int = 0) -> None:
+        self.cluster = cluster
+        self.interval = 1.0 / rate
+        self.description = "x" * description_bytes
+        self.accepted = 0
+        self.retries = 0
+        self._numbers = itertools.count(1)
+        self._progress = asyncio.Condition()
+
+    async def until_accepted(self, count: int) -> None:
+        """Return once `count` deliveries have been accepted."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.accepted >= count)
+
+    async def send(self, count: int) -> None:
+        """`count` deliveries, one every interval, each retried until accepted."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        async with httpx.AsyncClient(timeout=10) as http:
+            deliveries = []
+            for index in range(count):
+                await asyncio.sleep(max(0.0, start + index * self.interval - loop.time()))
+                deliveries.append(asyncio.create_task(self._deliver(http, next(self._numbers))))
+            await asyncio.gather(*deliveries)
+
+    async def _deliver(self, http: httpx.AsyncClient, number: int) -> None:
+        body = issue_event(number, project="OPS" if number % 2 else "PAY")
+        if self.description:
+            body["issue"]["fields"]["description"] = self.description
+        headers = {"X-Atlassian-Webhook-Identifier": f"fault-{number}"}
+        while True:
+            live = self.cluster.live()
+            if live:
+                target = random.choice(live)
+                with contextlib.suppress(httpx.HTTPError):
+                    response = await http.post(f"{target.http}/api/webhooks/jira", json=body, headers=headers)
+                    if response.status_code == 200:
+                        async with self._progress:
+                            self.accepted += 1
+                            self._progress.notify_all()
+                        return
+            self.retries += 1
+            # Jira retries later too; the pause is the sender's, not a wait for an outcome.
+            await asyncio.sleep(0.1)
+
+
+def visible_events(database_url: str, principal: Principal) -> list[int]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT position, squad, environment, audience FROM events ORDER BY position").fetchall()
+    return [
+        position
+        for position, squad, environment, audience in rows
+        if principal.may_see(squad, environment, frozenset(audience) if audience is not None else None)
+    ]
+
+
+@dataclass
+class Tally:
+    fault: str
+    sent: int
+    expected: int
+    received: int
+    lost: int
+    duplicated: int
+    out_of_order: int
+    reconnects: int
+
+    def row(self) -> str:
+        return (
+            f"{self.fault:<28} {self.sent:>6} {self.expected:>9} {self.received:>9} "
+            f"{self.lost:>5} {self.duplicated:>5} {self.out_of_order:>5} {self.reconnects:>6}"
+        )
+
+
+HEADER = f"{'fault':<28} {'sent':>6} {'expected':>9} {'received':>9} {'lost':>5} {'dup':>5} {'order':>5} {'reconn':>6}"
