@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     ws_socket_send_buffer_bytes: int = Field(default=0, ge=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_rate_limit_per_minute: int = Field(default=100, ge=1)
+    ws_max_connections_per_user: int = Field(default=20, ge=1)
+    webhook_rate_limit_per_second: float = Field(default=200.0, ge=0)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
     event_retention_hours: float = Field(default=168.0, gt=0)
@@ -110,16 +112,31 @@ def development_jwt_secret(data_dir: Path) -> str:
     return secret
 
 
+# Values that show up in examples and quick starts: never secrets.
+_PLACEHOLDERS = frozenset({"secret", "changeme", "change-me", "password", "dev", "development", "test", "example"})
+
+
+def _weak(value: SecretStr, minimum: int, data_dir: Path) -> bool:
+    secret = value.get_secret_value()
+    dev_file = data_dir / _DEV_SECRET_FILE
+    is_dev_secret = dev_file.exists() and dev_file.read_text().strip() == secret
+    return len(secret) < minimum or secret.strip().lower() in _PLACEHOLDERS or is_dev_secret
+
+
 def _refuse_unsafe_production(settings: Settings) -> None:
     problems = []
     if not settings.jwt_configured:
         problems.append("set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_FILE to verify tokens")
-    if settings.jwt_secret is not None and len(settings.jwt_secret.get_secret_value()) < 32:
-        problems.append("JWT_SECRET must be at least 32 characters")
+    if settings.jwt_secret is not None and _weak(settings.jwt_secret, 32, settings.data_dir):
+        problems.append("JWT_SECRET must be a real secret of at least 32 characters, not a development one")
     if settings.jira_webhook_secret is None:
         problems.append("set JIRA_WEBHOOK_SECRET so Jira deliveries are signed")
+    elif _weak(settings.jira_webhook_secret, 16, settings.data_dir):
+        problems.append("JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder")
     if settings.alert_webhook_token is None:
         problems.append("set ALERT_WEBHOOK_TOKEN so monitoring senders authenticate")
+    elif _weak(settings.alert_webhook_token, 16, settings.data_dir):
+        problems.append("ALERT_WEBHOOK_TOKEN must be at least 16 characters and not a placeholder")
     if settings.database_url is None:
         problems.append("set DATABASE_URL: the embedded PostgreSQL is for development only")
     if settings.allow_query_token:

@@ -7,7 +7,8 @@
     │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
     │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
     │   ├── Forbidden            403 FORBIDDEN: authenticated, not allowed
-    │   └── NotFound             404 NOT_FOUND
+    │   ├── NotFound             404 NOT_FOUND
+    │   └── RateLimited          429 RATE_LIMITED: slow down (Retry-After says how long)
     └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
 
 Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
@@ -18,6 +19,7 @@ echo credentials.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,6 +76,15 @@ class NotFound(InputError):
     code = "NOT_FOUND"
 
 
+class RateLimited(InputError):
+    status = 429
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreUnavailable(ServiceError):
     status = 503
     code = "DATABASE_UNAVAILABLE"
@@ -92,6 +103,8 @@ def _respond(error: ServiceError) -> JSONResponse:
         headers = {"Retry-After": "5"}
     elif isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(error, RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
     return JSONResponse(error_body(error.code, error.message, error.details), error.status, headers=headers)
 
 

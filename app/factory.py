@@ -18,7 +18,8 @@ from app.events import retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.jobs import Jobs
-from app.runtime import Runtime
+from app.logs import install_redaction
+from app.runtime import Runtime, SenderLimits
 from app.ws import endpoint as ws_endpoint
 
 _log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ _JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    install_redaction()
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set: start the service with 'ops-bridge serve'")
     database_url = settings.database_url
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
             hub=hub,
             listener=listener,
             verifier=TokenVerifier.from_settings(settings),
+            sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
         )
         jobs = Jobs(engine)
         for register in _JOB_REGISTRARS:

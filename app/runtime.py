@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,6 +13,23 @@ from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
+from app.ratelimit import TokenBucket
+
+
+class SenderLimits:
+    """One token bucket per sender; a rate of 0 turns the limit off."""
+
+    def __init__(self, per_second: float) -> None:
+        self._per_second = per_second
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def get(self, sender: str) -> TokenBucket | None:
+        if self._per_second <= 0:
+            return None
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            bucket = self._buckets[sender] = TokenBucket(self._per_second, 2 * self._per_second)
+        return bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +39,10 @@ class Runtime:
     hub: Hub
     listener: Listener
     verifier: TokenVerifier
+    # Per-process webhook rate limits, by sender name (created on first use).
+    sender_limits: SenderLimits = field(default_factory=lambda: SenderLimits(0.0))
+    # Open sockets per token subject, in this process.
+    connections_by_user: Counter[str] = field(default_factory=Counter)
 
     async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
         async with self.engine.connect() as conn:

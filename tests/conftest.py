@@ -9,6 +9,7 @@ import pytest
 
 from app.auth.tokens import mint_token
 from app.config import Settings
+from tests.support import report
 from tests.support.database import PgServer, pg_server
 from tests.support.server import RunningServer, server_in_thread
 
@@ -70,3 +71,10 @@ def token(
     **extra: Any,
 ) -> str:
     return mint_token(secret, sub=sub, roles=roles, squads=squads, environments=environments, ttl_seconds=ttl, **extra)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for section, lines in report.SECTIONS.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -29,7 +29,7 @@ from app.api.deps import runtime_of
 from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
-from app.errors import InvalidPayload
+from app.errors import InvalidPayload, RateLimited
 from app.store import deliveries
 
 _log = logging.getLogger(__name__)
@@ -55,6 +55,13 @@ class Sender(Generic[Change]):
 async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
     runtime = runtime_of(request)
     settings = runtime.settings
+    bucket = runtime.sender_limits.get(sender.name)
+    if bucket is not None and not bucket.take():
+        # Before the body is read: a flood costs us as little as possible.
+        raise RateLimited(
+            f"more than {settings.webhook_rate_limit_per_second:g} {sender.name} deliveries a second; retry later",
+            retry_after=bucket.wait_seconds(),
+        )
     raw = await read_limited(request, settings.max_webhook_body_bytes)
     sender.authenticate(request, raw, settings)
     body = parse_json(raw)

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jose import jwt
-from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jose import jws, jwt
+from jose.exceptions import ExpiredSignatureError, JOSEError
 
 from app.auth.principal import ROLES, Principal
 from app.config import Settings
@@ -96,8 +98,11 @@ class TokenVerifier:
             "require_sub": True,
             "leeway": self._leeway,
         }
-        last_error: TokenError = TokenError("invalid signature")
         for candidate in candidates:
+            try:
+                jws.verify(token, candidate.key, [str(algorithm)])
+            except JOSEError:
+                continue  # not signed by this key; a rotation may have another
             try:
                 return jwt.decode(
                     token,
@@ -109,18 +114,17 @@ class TokenVerifier:
                 )
             except ExpiredSignatureError:
                 raise TokenError("token expired") from None
-            except JWTClaimsError as exc:
+            except JOSEError as exc:
                 raise TokenError(f"token claims rejected: {exc}") from None
-            except JOSEError:
-                continue  # signature did not verify with this key; try the next one
-        raise last_error
+        raise TokenError("invalid signature")
 
 
 def _keys_from_settings(settings: Settings) -> Iterable[VerificationKey]:
     if settings.jwt_secret is not None:
         yield VerificationKey(_SYMMETRIC, settings.jwt_secret.get_secret_value())
     if settings.jwt_public_key:
-        yield VerificationKey(_ASYMMETRIC, _read_pem(settings.jwt_public_key))
+        pem = _read_pem(settings.jwt_public_key)
+        yield VerificationKey((_algorithm_of(pem),), pem)
     if settings.jwt_jwks_file is not None:
         yield from load_jwks(settings.jwt_jwks_file)
 
@@ -130,6 +134,16 @@ def _read_pem(value: str) -> str:
     if value.lstrip().startswith("-----BEGIN"):
         return value
     return Path(value).read_text()
+
+
+def _algorithm_of(pem: str) -> str:
+    """The one algorithm a PEM public key may verify: RS256 for RSA, ES256 for P-256."""
+    key = load_pem_public_key(pem.encode())
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    raise ValueError("JWT_PUBLIC_KEY must be an RSA or P-256 EC public key")
 
 
 def load_jwks(path: Path) -> list[VerificationKey]:

@@ -47,6 +47,17 @@ async def stream(websocket: WebSocket) -> None:
             await _deny(websocket, 400, "INVALID_RESUME", "last_event_id must be a non-negative integer")
             return
         resume_from = int(raw_resume)
-    await websocket.accept(subprotocol=handshake.subprotocol)
-    sink.limit_kernel_buffer(runtime.settings.ws_socket_send_buffer_bytes)
-    await Session(websocket, sink, handshake, runtime).run(resume_from)
+    sub = handshake.principal.sub
+    if runtime.connections_by_user[sub] >= runtime.settings.ws_max_connections_per_user:
+        limit = runtime.settings.ws_max_connections_per_user
+        await _deny(websocket, 429, "TOO_MANY_CONNECTIONS", f"at most {limit} connections per user")
+        return
+    runtime.connections_by_user[sub] += 1
+    try:
+        await websocket.accept(subprotocol=handshake.subprotocol)
+        sink.limit_kernel_buffer(runtime.settings.ws_socket_send_buffer_bytes)
+        await Session(websocket, sink, handshake, runtime).run(resume_from)
+    finally:
+        runtime.connections_by_user[sub] -= 1
+        if runtime.connections_by_user[sub] <= 0:
+            del runtime.connections_by_user[sub]

@@ -86,6 +86,13 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][EXTENSION] = {"sink": FrameSink(self)}
 
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            # A refused handshake (401/403/429) is a complete answer: without
+            # this, uvicorn logs an error for every one it sends.
+            self.handshake_complete = True
+
     def shutdown(self) -> None:
         """Server shutdown: close with 1001 (going away) so clients resume elsewhere,
         where uvicorn would send 1012."""

@@ -20,11 +20,22 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.faults.conftest import TALLIES
+from tests.support import report
 from tests.support.database import PgServer
-from tests.support.faults import Cluster, Sender, Subscriber, Tally, cluster, principal_for, visible_events
+from tests.support.faults import (
+    HEADER,
+    Cluster,
+    Sender,
+    Subscriber,
+    Tally,
+    cluster,
+    principal_for,
+    visible_events,
+)
 
 pytestmark = pytest.mark.timeout(180)
+
+FAULT_SECTION = "delivery under faults: every subscriber, every event"
 
 CLAIMS: list[dict[str, Any]] = [
     {"roles": ("admin",), "squads": (), "environments": ()},
@@ -66,7 +77,9 @@ async def _run(
                 task.cancel()
             await asyncio.gather(*following, return_exceptions=True)
     tally = _tally(name, sender, subscribers, expected)
-    TALLIES.append(tally)
+    if not report.SECTIONS[FAULT_SECTION]:
+        report.add(FAULT_SECTION, HEADER)
+    report.add(FAULT_SECTION, tally.row())
     _assert_stored_exactly_once(database_url)
     assert (tally.lost, tally.duplicated, tally.out_of_order) == (0, 0, 0), tally
     for subscriber in subscribers:
