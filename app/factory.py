@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app import errors
-from app.api import health, webhooks_jira
+from app.api import health, metrics, webhooks_alerts, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.db.engine import create_engine
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.jobs import Jobs
+from app.monitoring_jobs import register_monitoring_jobs
 from app.runtime import Runtime
 from app.ws import endpoint as ws_endpoint
 
@@ -27,7 +28,7 @@ _LISTENER_START_TIMEOUT = 10.0
 
 # Each feature that needs periodic work registers its jobs here.
 JobRegistrar = Callable[[Jobs, Settings], None]
-_JOB_REGISTRARS: list[JobRegistrar] = []
+_JOB_REGISTRARS: list[JobRegistrar] = [register_monitoring_jobs]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -74,6 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.include_router(webhooks_jira.router)
+    app.include_router(webhooks_alerts.router)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
     return app
