@@ -31,9 +31,7 @@ RETENTION_INTERVAL_SECONDS = 300.0
 
 def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     async def stale(conn: AsyncConnection) -> None:
-        now = utcnow()
-        cutoff = now - timedelta(seconds=settings.alert_stale_after_seconds)
-        await mark_stale_alerts(conn, now=now, seen_before=cutoff, sources=settings.alert_stale_sources)
+        await mark_stale_now(conn, settings)
 
     async def retention(conn: AsyncConnection) -> None:
         await delete_expired_samples(conn, older_than=utcnow() - timedelta(days=settings.metric_retention_days))
@@ -48,6 +46,13 @@ def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     jobs.add("metrics-publish", PUBLISH_INTERVAL_SECONDS, publish)
     jobs.add("metrics-retention", RETENTION_INTERVAL_SECONDS, retention)
     jobs.add("sla-publish", settings.sla_publish_interval_seconds, sla)
+
+
+async def mark_stale_now(conn: AsyncConnection, settings: Settings) -> int:
+    """Mark stale what has not been re-sent for ALERT_STALE_AFTER_SECONDS; return the events."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=settings.alert_stale_after_seconds)
+    return await mark_stale_alerts(conn, now=now, seen_before=cutoff, sources=settings.alert_stale_sources)
 
 
 async def publish_sla(conn: AsyncConnection, settings: Settings) -> int:
