@@ -201,7 +201,7 @@ def test_uptime_kuma_test_notifications_and_pending_heartbeats_are_ignored() -> 
         Ignored,
     )
     assert isinstance(uptime_kuma.parse_delivery(pending, DEFAULTS, received_at=NOW), Ignored)
-    with pytest.raises(InvalidPayload, match="heartbeat.status"):
+    with pytest.raises(InvalidPayload, match=r"heartbeat\.status"):
         uptime_kuma.parse_delivery({"heartbeat": {"status": "down"}}, DEFAULTS, received_at=NOW)
 
 

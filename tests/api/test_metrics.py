@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ async def test_a_burst_goes_out_once_a_second_and_ends_on_its_last_value(
     assert values[0] == 0  # the leading edge goes out at once
     assert values[-1] == last  # the trailing edge: the burst's last value
     assert values == sorted(values)
-    gaps = [(_at(b) - _at(a)).total_seconds() for a, b in zip(messages, messages[1:], strict=False)]
+    gaps = [(_at(b) - _at(a)).total_seconds() for a, b in pairwise(messages)]
     assert min(gaps) >= 0.999, gaps
     assert len(messages) < last  # coalesced: far fewer messages than samples
     assert count(database_url, "metric_samples") == last + 1  # every sample kept
@@ -78,13 +79,15 @@ async def test_two_processes_share_the_one_a_second_rule(
     server: RunningServer, http: httpx.AsyncClient, settings: Any
 ) -> None:
     with server_in_thread(settings) as other:
-        async with httpx.AsyncClient(base_url=other.http, timeout=10) as second:
-            async with await open_stream(server.ws, token()) as ws:
-                await receive(ws)
-                messages, last = await _burst_until_three_messages([http, second], ws, "checkout_rps")
-                assert await expect_silence(ws) == []
+        async with (
+            httpx.AsyncClient(base_url=other.http, timeout=10) as second,
+            await open_stream(server.ws, token()) as ws,
+        ):
+            await receive(ws)
+            messages, last = await _burst_until_three_messages([http, second], ws, "checkout_rps")
+            assert await expect_silence(ws) == []
 
-    gaps = [(_at(b) - _at(a)).total_seconds() for a, b in zip(messages, messages[1:], strict=False)]
+    gaps = [(_at(b) - _at(a)).total_seconds() for a, b in pairwise(messages)]
     assert min(gaps) >= 0.999, gaps
     assert messages[-1]["data"]["value"] == last
 

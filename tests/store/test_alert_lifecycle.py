@@ -220,7 +220,7 @@ def test_the_stale_job_is_one_of_the_service_s_own_jobs(settings: object) -> Non
     names: list[str] = []
 
     class Recording(Jobs):
-        def add(self, name: str, interval: float, run: object) -> None:  # type: ignore[override]
+        def add(self, name: str, interval: float, run: object) -> None:  # noqa: ARG002
             names.append(name)
 
     register_monitoring_jobs(Recording(None), settings)  # type: ignore[arg-type]

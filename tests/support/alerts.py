@@ -49,7 +49,7 @@ def am_group(*alerts: dict[str, Any], status: str | None = None, truncated: int 
 
 def rows(database_url: str, query: str, *params: object) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url) as conn:
-        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query, params).fetchall()
 
 
 def count(database_url: str, table: str) -> int:

@@ -26,14 +26,14 @@ def recording_server() -> Iterator[Recorder]:
     recorder = Recorder(port=0)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             recorder.paths.append(self.path)
             self.send_response(recorder.status)
             self.send_header("Content-Type", "text/xml")
             self.end_headers()
             self.wfile.write(b"<ConfirmSubscriptionResponse/>")
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the standard library's name
+        def log_message(self, *_args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
