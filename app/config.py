@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.domain.sla import parse_targets
+
 _log = logging.getLogger(__name__)
 
 CommaList = Annotated[list[str], NoDecode]
@@ -78,6 +80,35 @@ class Settings(BaseSettings):
     @property
     def jwt_configured(self) -> bool:
         return any((self.jwt_secret, self.jwt_public_key, self.jwt_jwks_file))
+
+    # Monitoring alerts and metrics (docs/monitoring.md).
+    grafana_webhook_secret: SecretStr | None = None
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = "X-Grafana-Alerting-Timestamp"
+    grafana_timestamp_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    grafana_require_timestamp: bool = False
+    alert_default_environment: str = "production"
+    alert_stale_after_seconds: int = Field(default=5 * 3600, ge=60)
+    alert_stale_sources: CommaList = Field(default_factory=lambda: ["alertmanager", "grafana", "generic"])
+    sns_topic_arns: CommaList = Field(default_factory=list)
+    sns_subscribe_url_pattern: str = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+    metric_retention_days: int = Field(default=30, ge=1)
+    sla_targets: str = "critical=4h,high=8h,medium=24h,low=72h"
+    sla_window_days: int = Field(default=30, ge=1, le=3650)
+    sla_publish_interval_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("alert_stale_sources", "sns_topic_arns", mode="before")
+    @classmethod
+    def _split_monitoring_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("sla_targets")
+    @classmethod
+    def _valid_sla_targets(cls, value: str) -> str:
+        parse_targets(value)
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

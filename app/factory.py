@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app import errors
-from app.api import health, webhooks_jira
+from app.api import health, metrics, webhooks_alerts, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.db.engine import create_engine
@@ -19,6 +19,7 @@ from app.events.hub import Hub
 from app.events.listener import Listener
 from app.jobs import Jobs
 from app.logs import install_redaction
+from app.monitoring_jobs import register_monitoring_jobs
 from app.runtime import Runtime, SenderLimits
 from app.ws import endpoint as ws_endpoint
 
@@ -29,7 +30,7 @@ _LISTENER_START_TIMEOUT = 10.0
 
 # Each feature that needs periodic work registers its jobs here.
 JobRegistrar = Callable[[Jobs, Settings], None]
-_JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs]
+_JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.include_router(webhooks_jira.router)
+    app.include_router(webhooks_alerts.router)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
     return app

@@ -66,7 +66,7 @@ def token(
     roles: tuple[str, ...] = ("viewer",),
     squads: tuple[str, ...] = ("*",),
     environments: tuple[str, ...] = ("*",),
-    ttl: int = 600,
+    ttl: int = 3600,
     secret: str = JWT_SECRET,
     **extra: Any,
 ) -> str:

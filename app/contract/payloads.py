@@ -72,3 +72,33 @@ class NotificationData(Payload):
     # The contract spells this one in camelCase.
     action_url: str | None = Field(default=None, alias="actionUrl")
     metadata: dict[str, Any] | None = None
+
+
+# Alerts and metrics. `status` and `resolved_at` are additions to the
+# contract's alert payload (docs/protocol.md): without them a subscriber
+# cannot tell a resolution from another firing.
+AlertStatus = Literal["firing", "resolved", "stale"]
+
+
+class AlertData(Payload):
+    id: str
+    metric: str
+    value: float
+    threshold: float
+    operator: AlertOperator
+    environment: str
+    severity: Severity
+    triggered_at: Timestamp
+    status: AlertStatus
+    resource_id: str | None = None
+    resource_type: str | None = None
+    resolved_at: Timestamp | None = None
+
+
+class MetricData(Payload):
+    metric_name: str
+    value: float
+    timestamp: Timestamp
+    unit: str | None = None
+    environment: str | None = None
+    metadata: dict[str, Any] | None = None

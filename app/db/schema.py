@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Identity,
     Index,
     LargeBinary,
@@ -156,4 +158,61 @@ event_log_state = Table(
     metadata,
     Column("id", SmallInteger, primary_key=True),
     Column("purged_through", BigInteger, nullable=False, server_default="0"),
+)
+
+# Alerts and metrics (migration 0003a). The alerts table gains columns; its
+# identity becomes (source, fingerprint) (the migration drops the unique
+# fingerprint constraint: tables are never created from this metadata).
+alerts.append_column(Column("annotations", JSONB, nullable=False, server_default="{}"))
+alerts.append_column(Column("summary", Text))
+alerts.append_column(Column("last_seen_at", DateTime(timezone=True), nullable=False))
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("alert_id", Text, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+metric_samples = Table(
+    "metric_samples",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("metric_name", Text, nullable=False),
+    Column("environment", Text, nullable=False, server_default=""),
+    Column("value", Float, nullable=False),
+    Column("unit", Text),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("metadata", JSONB),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+metric_latest = Table(
+    "metric_latest",
+    metadata,
+    Column("metric_name", Text, primary_key=True),
+    Column("environment", Text, primary_key=True, server_default=""),
+    Column("value", Float, nullable=False),
+    Column("unit", Text),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("metadata", JSONB),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_published_at", DateTime(timezone=True)),
+    Column("pending", Boolean, nullable=False, server_default="false"),
+)
+
+# Written by a trigger on incidents (see migration 0003a), read for SLA figures.
+incident_status_changes = Table(
+    "incident_status_changes",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("incident_id", Text, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -56,4 +56,4 @@ def write_jwks(path: Path, *pairs: KeyPair) -> Path:
 
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"sub": "someone", "iat": now, "exp": now + 600, "roles": ["viewer"], "squads": ["*"], **overrides}
+    return {"sub": "someone", "iat": now, "exp": now + 3600, "roles": ["viewer"], "squads": ["*"], **overrides}

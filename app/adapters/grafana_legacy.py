@@ -1,0 +1,65 @@
+"""Grafana's legacy (dashboard) alert webhook to an `AlertBatch`.
+
+Legacy alerting notifies per rule: `state` is `alerting`, `ok`, `no_data`,
+`paused` or `pending`, `evalMatches` lists the series that matched (empty once
+`ok`), and `tags` are the rule's tags. The service keeps one alert per rule,
+so that `ok` resolves exactly what `alerting` opened; its value is the largest
+matched value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.adapters import alert_fields as f
+from app.domain.alerts import AlertBatch, AlertDefaults, AlertSignal
+from app.domain.deliveries import Ignored
+from app.errors import InvalidPayload
+from app.normalize import alerts as vocab
+
+SOURCE = "grafana"
+_FIRING = frozenset({"alerting", "no_data"})
+_IGNORED = frozenset({"paused", "pending", "unknown"})
+
+
+def is_legacy(body: dict[str, Any]) -> bool:
+    return "evalMatches" in body or ("ruleId" in body and "state" in body)
+
+
+def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
+    state = (f.text(body.get("state"), "state", required=True) or "").strip().lower()
+    if state in _IGNORED:
+        return Ignored(f"grafana legacy state {state}")
+    if state not in _FIRING and state != "ok":
+        raise InvalidPayload(f"'state' must be alerting, ok, no_data, paused or pending, not {state[:40]!r}")
+    tags = f.string_map(body.get("tags"), "tags")
+    matches = [
+        f.obj(match, f"evalMatches[{i}]")
+        for i, match in enumerate(f.items(body.get("evalMatches") or [], "evalMatches"))
+    ]
+    values = [v for v in (vocab.number(m.get("value")) for m in matches) if v is not None]
+    rule = f.text(body.get("ruleId"), "ruleId") or f.text(body.get("ruleName"), "ruleName", required=True)
+    scope = ":".join(str(body.get(key) or 0) for key in ("orgId", "dashboardId", "panelId"))
+    first_series = f.text(matches[0].get("metric"), "evalMatches[0].metric") if matches else None
+    rule_name = f.name(f.text(body.get("ruleName"), "ruleName"))
+    signal = AlertSignal(
+        source=SOURCE,
+        fingerprint=f"legacy-{scope}-{rule}",
+        status="firing" if state in _FIRING else "resolved",
+        metric=f.name(tags.get("metric")) or rule_name or "grafana_alert",
+        value=max(values) if values else vocab.number(tags.get("value")) or 0.0,
+        threshold=vocab.number(tags.get("threshold")) or 0.0,
+        operator=vocab.operator(tags.get("operator")) or "greater_than",
+        environment=vocab.environment(tags.get("environment") or tags.get("env")) or defaults.environment,
+        severity=f.severity_or(tags.get("severity") or tags.get("priority"), defaults.severity),
+        starts_at=received_at,
+        ends_at=received_at if state == "ok" else None,
+        squad=f.name(tags.get("squad") or tags.get("team")) or defaults.squad,
+        resource_id=f.name(tags.get("resource_id") or first_series),
+        resource_type=f.name(tags.get("resource_type")) or ("series" if first_series else None),
+        summary=f.name(f.text(body.get("title"), "title"), f.SUMMARY_BYTES),
+        labels={"rule_name": rule_name or "", **tags},
+        annotations={"message": f.name(f.text(body.get("message"), "message"), f.SUMMARY_BYTES) or ""},
+    )
+    return AlertBatch(signals=(signal,))

@@ -1,0 +1,119 @@
+"""POST /api/metrics (samples in) and GET /api/metrics/sla (the SLA figures).
+
+Who may post metrics: a token holder with the `publisher` (or `admin`) role,
+within the environments its token grants, or a machine presenting
+ALERT_WEBHOOK_TOKEN (bearer or basic-auth password), as monitoring senders do.
+With ALERT_WEBHOOK_TOKEN unset in development, a request without credentials is
+accepted, as webhooks are (the configuration warns at start-up).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field, TypeAdapter, ValidationError
+
+from app.api.auth import Authenticated, current_principal
+from app.api.body import parse_json, read_limited
+from app.api.deps import runtime_of
+from app.auth.principal import Principal
+from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
+from app.clock import utcnow
+from app.contract.payloads import MetricData
+from app.domain.metrics import MAX_SAMPLES, MetricInput, sample_of
+from app.domain.sla import parse_targets
+from app.errors import Forbidden, InvalidPayload, Unauthenticated
+from app.store.metrics import record_samples
+from app.store.sla import sla_report
+
+router = APIRouter(tags=["metrics"])
+
+_ONE: TypeAdapter[MetricInput] = TypeAdapter(MetricInput)
+_MANY: TypeAdapter[list[MetricInput]] = TypeAdapter(
+    Annotated[list[MetricInput], Field(min_length=1, max_length=MAX_SAMPLES)]
+)
+
+
+class _Machine:
+    """The caller presented ALERT_WEBHOOK_TOKEN (or none was needed in development)."""
+
+
+MetricSender = Principal | _Machine
+
+
+def metric_sender(request: Request) -> MetricSender:
+    settings = runtime_of(request).settings
+    token = settings.alert_webhook_token
+    presented = bearer_or_basic_password(request)
+    if token is not None and same_secret(token.get_secret_value(), presented):
+        return _Machine()
+    has_credentials = "authorization" in request.headers or settings.session_cookie_name in request.cookies
+    if token is None and not has_credentials and not settings.production:
+        return _Machine()
+    if not has_credentials:
+        raise Unauthenticated("a publisher token or ALERT_WEBHOOK_TOKEN is needed to post metrics")
+    principal = current_principal(request)
+    if not principal.can_publish:
+        raise Forbidden("posting metrics needs the role publisher or admin")
+    return principal
+
+
+@router.post(
+    "/api/metrics",
+    summary="Post metric samples (one or a list)",
+    responses={
+        400: {"description": "Not JSON"},
+        401: {"description": "No valid publisher token or ALERT_WEBHOOK_TOKEN"},
+        403: {"description": "Not a publisher, or an environment the token does not grant"},
+        422: {"description": "Not the metric shape: the body names the field"},
+        503: {"description": "Database unavailable"},
+    },
+)
+async def post_metrics(request: Request, sender: Annotated[MetricSender, Depends(metric_sender)]) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    body = parse_json(await read_limited(request, runtime.settings.max_webhook_body_bytes))
+    now = utcnow()
+    samples = _samples(body, now)
+    if isinstance(sender, Principal) and not _may_publish(sender, samples):
+        raise Forbidden("the token does not grant every environment these samples name")
+    async with runtime.engine.begin() as conn:
+        published = await record_samples(conn, samples)
+    return {"status": "stored", "samples": len(samples), "published": published}
+
+
+def _may_publish(principal: Principal, samples: list[MetricData]) -> bool:
+    """Within the environments granted; a sample without one is seen by all, so needs them all."""
+    named = [sample.environment for sample in samples if sample.environment is not None]
+    unnamed = len(named) < len(samples)
+    if unnamed and not (principal.is_admin or principal.environments is None):
+        return False
+    return principal.allows_environments(named)
+
+
+def _samples(body: Any, now: datetime) -> list[MetricData]:
+    try:
+        parsed = _MANY.validate_python(body) if isinstance(body, list) else _ONE.validate_python(body)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+        raise InvalidPayload("the body is not a metric sample or a list of them", details=details[:20]) from None
+    given = parsed if isinstance(parsed, list) else [parsed]
+    try:
+        return [sample_of(item, now) for item in given]
+    except ValueError as exc:
+        raise InvalidPayload(str(exc)) from None
+
+
+@router.get("/api/metrics/sla", summary="Current SLA figures, computed from the incidents stored")
+async def get_sla(request: Request, principal: Authenticated) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    async with runtime.engine.connect() as conn:
+        return await sla_report(
+            conn,
+            targets=parse_targets(settings.sla_targets),
+            window=timedelta(days=settings.sla_window_days),
+            now=utcnow(),
+            squads=None if principal.is_admin else principal.squads,
+        )

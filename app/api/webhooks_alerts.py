@@ -1,0 +1,163 @@
+"""Monitoring senders: Alertmanager, Grafana (unified and legacy), the generic
+alert shape, Uptime Kuma, and CloudWatch through SNS. Each is a `Sender` on the
+common webhook path (app/api/ingest.py); the mapping lives in its adapter.
+
+Every route takes optional `?environment=`, `?squad=` and `?severity=` query
+parameters: the defaults for alerts whose payload does not say (docs/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.adapters import alertmanager, cloudwatch_sns, generic_alert, grafana_legacy, grafana_unified, uptime_kuma
+from app.api.ingest import Sender, receive
+from app.auth.alert_senders import authenticate_grafana, require_alert_token
+from app.config import Settings
+from app.contract.payloads import Severity
+from app.domain.alerts import AlertBatch, AlertDefaults
+from app.domain.deliveries import Ignored
+from app.errors import InvalidPayload, Unauthenticated, error_body
+from app.normalize import alerts as vocab
+from app.normalize.text import clean
+from app.outbound.sns import confirm_subscription
+from app.store.alerts import apply_alert_batch
+
+_log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (`events` counts the messages it produced) or unchanged"},
+    202: {"description": "Well formed, nothing to track (a test notification, a pending state...): ignored"},
+    400: {"description": "Not JSON"},
+    401: {"description": "ALERT_WEBHOOK_TOKEN (or the Grafana signature) missing or wrong"},
+    413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
+    422: {"description": "JSON, but not this sender's shape: the body names the field"},
+    503: {"description": "Database unavailable: the sender retries"},
+}
+
+
+def _token_only(request: Request, _body: bytes, settings: Settings) -> None:
+    require_alert_token(request, settings)
+
+
+def defaults_from(request: Request, settings: Settings, severity: Severity) -> AlertDefaults:
+    """Defaults for what a payload leaves out: the URL's query first, then settings."""
+    query = request.query_params
+    wanted = query.get("severity")
+    chosen = vocab.severity(wanted) if wanted else severity
+    if chosen is None:
+        raise InvalidPayload(f"query parameter 'severity' is not a severity this service knows: {str(wanted)[:40]!r}")
+    return AlertDefaults(
+        environment=vocab.environment(query.get("environment"))
+        or vocab.environment(settings.alert_default_environment)
+        or "production",
+        severity=chosen,
+        squad=clean(query.get("squad"), 200),
+    )
+
+
+async def _apply_batch(conn: AsyncConnection, batch: AlertBatch, now: datetime) -> int:
+    if batch.truncated:
+        _log.warning("a group arrived with %d alerts truncated: those are left as they were", batch.truncated)
+    return await apply_alert_batch(conn, batch, now=now)
+
+
+Parse = Callable[[Any, AlertDefaults, datetime], AlertBatch | Ignored]
+
+
+def _sender(name: str, request: Request, parse: Parse, severity: Severity) -> Sender[AlertBatch]:
+    def translate(body: Any, now: datetime, settings: Settings) -> AlertBatch | Ignored:
+        return parse(body, defaults_from(request, settings, severity), now)
+
+    authenticate = authenticate_grafana if name == "grafana" else _token_only
+    return Sender(name=name, authenticate=authenticate, translate=translate, apply=_apply_batch)
+
+
+def _grafana(body: Any, defaults: AlertDefaults, now: datetime) -> AlertBatch | Ignored:
+    if not isinstance(body, dict):
+        raise InvalidPayload("a Grafana webhook body must be a JSON object")
+    if grafana_unified.is_unified(body):
+        return grafana_unified.parse_delivery(body, defaults, received_at=now)
+    if grafana_legacy.is_legacy(body):
+        return grafana_legacy.parse_delivery(body, defaults, received_at=now)
+    raise InvalidPayload("not a Grafana alert webhook: neither 'alerts' (unified) nor 'evalMatches'/'ruleId' (legacy)")
+
+
+@router.post("/api/webhooks/alertmanager", summary="Receive a Prometheus Alertmanager webhook", responses=_RESPONSES)
+async def receive_alertmanager(request: Request) -> JSONResponse:
+    parse: Parse = lambda body, defaults, now: alertmanager.parse_delivery(body, defaults, received_at=now)  # noqa: E731
+    return await receive(request, _sender("alertmanager", request, parse, "medium"))
+
+
+@router.post(
+    "/api/webhooks/grafana", summary="Receive a Grafana alerting webhook (unified or legacy)", responses=_RESPONSES
+)
+async def receive_grafana(request: Request) -> JSONResponse:
+    return await receive(request, _sender("grafana", request, _grafana, "medium"))
+
+
+@router.post(
+    "/api/webhooks/alerts", summary="Receive alerts in the contract's shape (one or a list)", responses=_RESPONSES
+)
+async def receive_generic(request: Request) -> JSONResponse:
+    parse: Parse = lambda body, defaults, now: generic_alert.parse_delivery(body, defaults, received_at=now)  # noqa: E731
+    return await receive(request, _sender("generic", request, parse, "medium"))
+
+
+@router.post("/api/webhooks/uptime-kuma", summary="Receive an Uptime Kuma webhook notification", responses=_RESPONSES)
+async def receive_uptime_kuma(request: Request) -> JSONResponse:
+    parse: Parse = lambda body, defaults, now: uptime_kuma.parse_delivery(body, defaults, received_at=now)  # noqa: E731
+    return await receive(request, _sender("uptime-kuma", request, parse, "high"))
+
+
+SnsChange = AlertBatch | cloudwatch_sns.SnsSubscription
+
+
+def _sns_sender(request: Request) -> Sender[SnsChange]:
+    def translate(body: Any, now: datetime, settings: Settings) -> SnsChange | Ignored:
+        rules = cloudwatch_sns.SnsRules(
+            topic_arns=frozenset(settings.sns_topic_arns), subscribe_url=re.compile(settings.sns_subscribe_url_pattern)
+        )
+        return cloudwatch_sns.parse_delivery(body, defaults_from(request, settings, "high"), rules, received_at=now)
+
+    async def apply(conn: AsyncConnection, change: SnsChange, now: datetime) -> int:
+        if isinstance(change, cloudwatch_sns.SnsSubscription):
+            await confirm_subscription(change)
+            return 0
+        return await _apply_batch(conn, change, now)
+
+    return Sender(
+        name="cloudwatch",
+        authenticate=_token_only,
+        translate=translate,
+        apply=apply,
+        delivery_key=lambda req: req.headers.get("x-amz-sns-message-id"),
+    )
+
+
+@router.post(
+    "/api/webhooks/cloudwatch",
+    summary="Receive CloudWatch alarms through an SNS HTTP/S subscription",
+    responses={**_RESPONSES, 502: {"description": "The SNS subscription could not be confirmed: SNS retries"}},
+)
+async def receive_cloudwatch(request: Request) -> JSONResponse:
+    try:
+        return await receive(request, _sns_sender(request))
+    except Unauthenticated as exc:
+        # SNS sends the credentials of a `https://user:pass@host/` endpoint only
+        # after a Basic challenge.
+        return JSONResponse(
+            error_body(exc.code, exc.message),
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="ops-bridge"'},
+        )
