@@ -13,6 +13,8 @@ from app import errors
 from app.api import health, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
+from app.console import routes as console_routes
+from app.console import session as console_session
 from app.db.engine import create_engine
 from app.events.hub import Hub
 from app.events.listener import Listener
@@ -76,4 +78,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_jira.router)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
+    app.include_router(console_session.router)
+    app.include_router(console_routes.router)
     return app
