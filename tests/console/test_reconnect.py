@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from playwright.async_api import expect
 
@@ -84,11 +85,9 @@ async def test_the_page_backs_off_3_6_12_24_48_seconds_then_gives_up_until_told_
 
 
 async def test_an_expired_token_ends_the_session_instead_of_reconnecting(
-    browser_page: ConsolePage, database_url: str, tmp_path: object
+    browser_page: ConsolePage, database_url: str, tmp_path: Path
 ) -> None:
-    from pathlib import Path
-
-    settings = make_settings(database_url, Path(str(tmp_path)), jwt_leeway_seconds=0)
+    settings = make_settings(database_url, tmp_path, jwt_leeway_seconds=0)
     with server_in_thread(settings) as running:
         console = browser_page
         console.base = running.http

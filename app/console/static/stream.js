@@ -94,6 +94,9 @@ export class Stream {
 
   #connect() {
     this.#cancelTimer();
+    const previous = this.#ws;
+    this.#ws = null;
+    if (previous !== null) previous.close(NORMAL_CLOSURE, "reconnecting");
     this.#state("connecting");
     const ws = new WebSocket(socketUrl(this.#location, this.#lastId));
     this.#ws = ws;
