@@ -63,7 +63,10 @@ class SessionInfo(BaseModel):
 @router.post(
     "",
     summary="Sign in: verify a token and keep it in the session cookie",
-    responses={401: {"description": "token missing, malformed or invalid"}, 403: {"description": "no role"}},
+    responses={
+        401: {"description": "token missing, malformed or invalid"},
+        403: {"description": "the token grants no role, or the request came from a foreign origin"},
+    },
 )
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionInfo:
     runtime = runtime_of(request)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
+from jose import jwt as jwt_claims
 from websockets.asyncio.client import connect
 
+from app.clock import iso
 from tests.conftest import token
 from tests.support.clients import receive
 from tests.support.server import RunningServer
@@ -31,7 +35,7 @@ async def test_signing_in_sets_an_httponly_strict_cookie_that_lives_no_longer_th
         "roles": ["publisher", "viewer"],
         "squads": ["ops"],
         "environments": ["*"],
-        "expires_at": response.json()["expires_at"],
+        "expires_at": iso(datetime.fromtimestamp(jwt_claims.get_unverified_claims(jwt)["exp"], UTC)),
     }
     assert jwt not in response.text
     assert response.headers["cache-control"] == "no-store"
