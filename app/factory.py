@@ -13,6 +13,8 @@ from app import errors
 from app.api import health, metrics, webhooks_alerts, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
+from app.console import routes as console_routes
+from app.console import session as console_session
 from app.db.engine import create_engine
 from app.events import retention
 from app.events.hub import Hub
@@ -83,4 +85,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
+    app.include_router(console_session.router)
+    app.include_router(console_routes.router)
     return app

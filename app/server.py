@@ -88,5 +88,6 @@ def _banner(settings: Settings) -> str:
             "  a development token:  .venv/bin/ops-bridge token --sub you@example.com --roles admin",
             f"  watch the stream:     npx wscat -c ws://{base}/api/ws "
             '-H "Authorization: Bearer $(.venv/bin/ops-bridge token --roles admin)"',
+            f"  or in a browser:      http://{base}/console (sign in with such a token)",
         ]
     )

@@ -63,12 +63,12 @@ def authenticate(connection: HTTPConnection, verifier: TokenVerifier, settings: 
     principal = verifier.verify(token)
     if carrier == "cookie" and _needs_origin_check(connection):
         origin = connection.headers.get("origin")
-        if origin is not None and not _origin_allowed(origin, connection, settings):
+        if origin is not None and not origin_allowed(origin, connection, settings):
             raise TokenForbidden("origin not allowed for cookie authentication")
     return Credentials(principal, carrier)
 
 
-def _origin_allowed(origin: str, connection: HTTPConnection, settings: Settings) -> bool:
+def origin_allowed(origin: str, connection: HTTPConnection, settings: Settings) -> bool:
     """Listed in ALLOWED_ORIGINS, or the service's own origin (the console page)."""
     if origin in settings.allowed_origins:
         return True

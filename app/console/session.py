@@ -1,0 +1,125 @@
+"""Sign-in for browsers: a token, checked once, kept in the session cookie the socket accepts.
+
+The cookie is HttpOnly (no script on the page can read the token back),
+SameSite=Strict, Path=/, Secure when the request came over https, and lives no
+longer than the token. Creating or deleting a session changes what every later
+request of the browser carries, so a request from a foreign origin is refused:
+the same origin rule the socket applies to the cookie (app.auth.credentials).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from app.api.auth import Authenticated
+from app.api.deps import runtime_of
+from app.auth.credentials import origin_allowed
+from app.auth.principal import Principal
+from app.auth.tokens import TokenError
+from app.clock import utcnow
+from app.config import Settings
+from app.contract.payloads import Timestamp
+from app.errors import Forbidden, Unauthenticated
+
+router = APIRouter(prefix="/api/session", tags=["console"])
+
+# Far above any real JWT, far below what would let a body tie up the verifier.
+_MAX_TOKEN_CHARS = 16 * 1024
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[StrictStr, Field(min_length=1, max_length=_MAX_TOKEN_CHARS)]
+
+
+class SessionInfo(BaseModel):
+    """Who is signed in: what the page shows and decides on, never the token."""
+
+    sub: str
+    email: str | None
+    roles: list[str]
+    # ["*"]: every squad (or environment).
+    squads: list[str]
+    environments: list[str]
+    expires_at: Timestamp
+
+    @classmethod
+    def of(cls, principal: Principal) -> SessionInfo:
+        return cls(
+            sub=principal.sub,
+            email=principal.email,
+            roles=sorted(principal.roles),
+            squads=sorted(principal.squads) if principal.squads is not None else ["*"],
+            environments=sorted(principal.environments) if principal.environments is not None else ["*"],
+            expires_at=principal.expires_at,
+        )
+
+
+@router.post(
+    "",
+    summary="Sign in: verify a token and keep it in the session cookie",
+    responses={
+        401: {"description": "token missing, malformed or invalid"},
+        403: {"description": "the token grants no role, or the request came from a foreign origin"},
+    },
+)
+async def sign_in(body: SignIn, request: Request, response: Response) -> SessionInfo:
+    runtime = runtime_of(request)
+    _refuse_foreign_origin(request, runtime.settings)
+    principal = _verify(request, body.token)
+    lifetime = int((principal.expires_at - utcnow()).total_seconds())
+    if lifetime <= 0:
+        # Within the verifier's leeway, but a cookie with no time left is no session.
+        raise Unauthenticated("token expired")
+    response.set_cookie(
+        runtime.settings.session_cookie_name,
+        body.token,
+        max_age=lifetime,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    response.headers.update(_NO_STORE)
+    return SessionInfo.of(principal)
+
+
+@router.get("", summary="Who the session (or any other credential) belongs to")
+async def current_session(principal: Authenticated, response: Response) -> SessionInfo:
+    response.headers.update(_NO_STORE)
+    return SessionInfo.of(principal)
+
+
+@router.delete("", status_code=204, summary="Sign out: expire the session cookie")
+async def sign_out(request: Request) -> Response:
+    settings = runtime_of(request).settings
+    _refuse_foreign_origin(request, settings)
+    response = Response(status_code=204, headers=_NO_STORE)
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def _verify(request: Request, token: str) -> Principal:
+    try:
+        return runtime_of(request).verifier.verify(token)
+    except TokenError as exc:
+        if exc.status == 403:
+            raise Forbidden(exc.reason) from None
+        raise Unauthenticated(exc.reason) from None
+
+
+def _refuse_foreign_origin(request: Request, settings: Settings) -> None:
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, request, settings):
+        raise Forbidden("sign-in is accepted from the service's own pages and ALLOWED_ORIGINS only")
