@@ -13,7 +13,8 @@ import re
 
 _VERBATIM = re.compile(r"\{(code|noformat)(?::[^}\n]*)?\}(.*?)\{\1\}", re.DOTALL)
 _MACRO = re.compile(
-    r"\{(?:quote|panel|color|section|column|expand|info|note|tip|warning|anchor|toc)(?::[^}\n]*)?\}", re.IGNORECASE
+    r"\{(?:quote|panel|color|section|column|expand|info|note|tip|warning|anchor|toc|html)(?::[^}\n]*)?\}",
+    re.IGNORECASE,
 )
 _HEADING = re.compile(r"^[ \t]*(?:h[1-6]|bq)\.[ \t]*", re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*[*#-]+[ \t]+", re.MULTILINE)
