@@ -20,6 +20,7 @@ _JIRA_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
 # Below this an epoch number is in seconds, not milliseconds (10**11 ms is 1973).
 _EPOCH_MILLIS_FROM = 10**11
 _NAME_KEYS = ("name", "namedValue", "value")
+_MAX_ID_CHARS = 64  # Jira's ids are numbers; anything this long is not one
 
 
 def obj(value: Any, where: str, *, required: bool = True) -> dict[str, Any] | None:
@@ -53,6 +54,8 @@ def identifier(value: Any, where: str) -> str:
     result = str(value).strip()
     if not result:
         raise InvalidPayload(f"'{where}' is missing")
+    if len(result) > _MAX_ID_CHARS:
+        raise InvalidPayload(f"'{where}' is longer than {_MAX_ID_CHARS} characters")
     return result
 
 

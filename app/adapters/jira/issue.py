@@ -59,26 +59,30 @@ def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -
     common = _common(fields, key, mapping, sent_at) | {
         "assignee": clean(assignee.label, NAME_BYTES) if assignee else None
     }
+    payload = _payload(jira_issue_id, mapping.is_incident(issue_type), fields, mapping, common)
+    ids = assignee.identities if assignee else frozenset()
+    return IssueSnapshot(jira_issue_id=jira_issue_id, payload=_fit(payload), assignee_ids=ids)
+
+
+def _payload(
+    jira_issue_id: str, incident: bool, fields: dict[str, Any], mapping: JiraMapping, common: dict[str, Any]
+) -> IncidentData | TaskData:
     priority = f.name_of(fields.get("priority"), "issue.fields.priority")
     status_name, category = _status(fields.get("status"))
-    payload: IncidentData | TaskData
-    if mapping.is_incident(issue_type):
-        payload = IncidentData(
+    if incident:
+        return IncidentData(
             id=entity_id("incident", jira_issue_id),
             severity=mapping.severity(priority),
             status=mapping.incident_status(category, status_name),
             **common,
         )
-    else:
-        payload = TaskData(
-            id=entity_id("task", jira_issue_id),
-            status=mapping.task_status(category, status_name),
-            priority=mapping.task_priority(priority),
-            due_date=f.day(fields.get("duedate"), "issue.fields.duedate"),
-            **common,
-        )
-    ids = assignee.identities if assignee else frozenset()
-    return IssueSnapshot(jira_issue_id=jira_issue_id, payload=_fit(payload), assignee_ids=ids)
+    return TaskData(
+        id=entity_id("task", jira_issue_id),
+        status=mapping.task_status(category, status_name),
+        priority=mapping.task_priority(priority),
+        due_date=f.day(fields.get("duedate"), "issue.fields.duedate"),
+        **common,
+    )
 
 
 def _common(fields: dict[str, Any], key: str, mapping: JiraMapping, sent_at: datetime) -> dict[str, Any]:
