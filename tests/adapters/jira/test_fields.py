@@ -71,7 +71,8 @@ def test_ids_come_as_strings_or_numbers(value: Any, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "problem"), [(None, "is missing"), ("", "is missing"), (1.5, "must be"), (True, "must be")]
+    ("value", "problem"),
+    [(None, "is missing"), ("", "is missing"), (1.5, "must be"), (True, "must be"), ("9" * 65, "is longer than 64")],
 )
 def test_an_id_must_be_there_and_be_a_string_or_integer(value: Any, problem: str) -> None:
     with pytest.raises(InvalidPayload, match=f"'issue.id' {problem}"):
