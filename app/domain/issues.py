@@ -38,6 +38,14 @@ class IssueSnapshot:
 @dataclass(frozen=True, slots=True)
 class IssueUpserted:
     snapshot: IssueSnapshot
+    # For a delivery that does not name the issue type: the same issue as the
+    # other kind. The stored kind decides; a new issue is `snapshot`.
+    other_kind: IssueSnapshot | None = None
+
+    def as_kind_of(self, current: IssueSnapshot | None) -> IssueSnapshot:
+        if self.other_kind is not None and current is not None and current.kind == self.other_kind.kind:
+            return self.other_kind
+        return self.snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,7 @@ def plan_issue_change(
     """
     if isinstance(change, IssueDeleted):
         return [] if current is None else [IssueStep("deleted", current)]
-    incoming = change.snapshot
+    incoming = change.as_kind_of(current)
     if current is None:
         if deleted_at is not None and incoming.payload.updated_at <= deleted_at:
             return []

@@ -65,8 +65,9 @@ async def test_a_malformed_delivery_gets_a_4xx_naming_the_problem_and_changes_no
         (b'{"webhookEvent": "jira:issue_created", "issue": {"id": true, "key": "A-1"}}', "'issue.id' must be"),
         (b'{"webhookEvent": "jira:issue_created", "issue": {"id": "1", "key": "A-1"}}', "'issue.fields' is missing"),
         (
-            b'{"webhookEvent": "jira:issue_created", "issue": {"id": "1", "key": "A-1", "fields": {"summary": "s"}}}',
-            "'issue.fields.issuetype' is missing",
+            b'{"webhookEvent": "jira:issue_created", "issue": {"id": "1", "key": "A-1",'
+            b' "fields": {"issuetype": "Bug"}}}',
+            "'issue.fields.summary' is missing",
         ),
         (
             b'{"webhookEvent": "jira:issue_created", "issue": {"id": "1", "key": "A-1", "fields": '

@@ -6,7 +6,7 @@ import httpx
 
 from tests.conftest import token
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
-from tests.support.deliveries import count, post_fixture, rows
+from tests.support.deliveries import count, fixture_body, post_fixture, rows
 from tests.support.server import RunningServer
 
 CREATED = "jira_cloud/issue_created_incident_highest.json"
@@ -120,3 +120,34 @@ async def test_deleting_an_issue_never_stored_changes_nothing(
 
     assert (response.status_code, response.json()) == (200, {"status": "unchanged", "events": 0})
     assert count(database_url, "events") == 0
+
+
+async def test_an_update_that_does_not_name_the_issue_type_keeps_the_stored_kind(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """Atlassian's documented example update carries no issue type: it must not move an incident to tasks."""
+    update = fixture_body(INVESTIGATING)
+    del update["issue"]["fields"]["issuetype"]
+    unknown = {
+        "webhookEvent": "jira:issue_updated",
+        "issue": {
+            "id": "555",
+            "key": "JRA-20002",
+            "fields": {
+                "summary": "I feel the need for speed",
+                "priority": "Minor",
+                "created": "2009-12-16T23:46:10.612-0600",
+            },
+        },
+    }
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        await post_fixture(http, CREATED)
+        kept = await http.post("/api/webhooks/jira", json=update)
+        new = await http.post("/api/webhooks/jira", json=unknown)
+        created, updated, task = await receive_events(ws, 3)
+
+    assert (kept.json(), new.json()) == ({"status": "stored", "events": 1}, {"status": "stored", "events": 1})
+    assert (updated["type"], updated["action"], updated["data"]["status"]) == ("incident", "updated", "in_progress")
+    assert updated["data"]["id"] == created["data"]["id"]
+    assert (task["type"], task["data"]["priority"], task["data"]["squad"]) == ("task", "low", "jra")

@@ -119,3 +119,11 @@ def test_a_move_keeps_its_assignee_and_a_deletion_assigns_nobody() -> None:
     assert newly_assigned(task, [IssueStep("deleted", task), IssueStep("created", incident)]) is None
     assert newly_assigned(task, [IssueStep("deleted", task)]) is None
     assert newly_assigned(task, []) is None
+
+
+def test_a_change_that_does_not_name_its_kind_takes_the_stored_one() -> None:
+    later_task, later_incident = _task(T0 + timedelta(seconds=1)), _incident(T0 + timedelta(seconds=1))
+    unnamed = IssueUpserted(later_task, other_kind=later_incident)
+    assert plan_issue_change(_incident(T0), unnamed) == [IssueStep("updated", later_incident)]
+    assert plan_issue_change(_task(T0), unnamed) == [IssueStep("updated", later_task)]
+    assert plan_issue_change(None, unnamed) == [IssueStep("created", later_task)]

@@ -28,4 +28,4 @@ def is_issue_data(body: dict[str, Any]) -> bool:
 def parse_issue_data(body: dict[str, Any], mapping: JiraMapping, *, received_at: datetime) -> IssueUpserted:
     issue = f.obj(body["issue"], "issue") if "issue" in body else body
     assert issue is not None
-    return IssueUpserted(read_issue(issue, mapping, received_at))
+    return read_issue(issue, mapping, received_at)

@@ -2,9 +2,8 @@
 an `IssueSnapshot`: the contract's incident or task, cleaned and bounded.
 
 Required, because nothing sensible can be stored without them: `id`, `key`,
-`fields`, `fields.summary` and `fields.issuetype` (guessing the type would move
-the issue between incidents and tasks). Everything else is optional, and null
-where Jira has nothing to say.
+`fields` and `fields.summary`. Everything else is optional, and null where Jira
+has nothing to say; a missing `issuetype` leaves the kind to what is stored.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from app.adapters.jira.squads import squad_of
 from app.adapters.jira.users import user
 from app.adapters.jira.wiki import wiki_to_text
 from app.contract.payloads import IncidentData, TaskData
-from app.domain.issues import IssueSnapshot, entity_id
+from app.domain.issues import IssueSnapshot, IssueUpserted, entity_id
 from app.errors import InvalidPayload
 from app.normalize.text import clean, clip
 
@@ -46,22 +45,29 @@ def issue_key(issue: dict[str, Any]) -> str:
     return key
 
 
-def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -> IssueSnapshot:
-    """The issue as the contract carries it; `sent_at` stands in for a missing `updated`."""
+def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -> IssueUpserted:
+    """The issue as the contract carries it; `sent_at` stands in for a missing `updated`.
+
+    Without an issue type the delivery cannot say whether it is an incident:
+    it is read as both, and the kind already stored decides (a new one is a task)."""
     jira_issue_id = f.identifier(issue.get("id"), "issue.id")
     key = issue_key(issue)
     fields = f.obj(issue.get("fields"), "issue.fields")
     assert fields is not None
     issue_type = f.name_of(fields.get("issuetype"), "issue.fields.issuetype")
-    if issue_type is None:
-        raise InvalidPayload("'issue.fields.issuetype' is missing")
     assignee = user(fields.get("assignee"), "issue.fields.assignee")
     common = _common(fields, key, mapping, sent_at) | {
         "assignee": clean(assignee.label, NAME_BYTES) if assignee else None
     }
-    payload = _payload(jira_issue_id, mapping.is_incident(issue_type), fields, mapping, common)
     ids = assignee.identities if assignee else frozenset()
-    return IssueSnapshot(jira_issue_id=jira_issue_id, payload=_fit(payload), assignee_ids=ids)
+
+    def as_kind(incident: bool) -> IssueSnapshot:
+        payload = _payload(jira_issue_id, incident, fields, mapping, common)
+        return IssueSnapshot(jira_issue_id=jira_issue_id, payload=_fit(payload), assignee_ids=ids)
+
+    if issue_type is None:
+        return IssueUpserted(as_kind(incident=False), other_kind=as_kind(incident=True))
+    return IssueUpserted(as_kind(mapping.is_incident(issue_type)))
 
 
 def _payload(

@@ -25,7 +25,7 @@ from app.adapters.jira import fields as f
 from app.adapters.jira.issue import issue_key, read_issue
 from app.adapters.jira.mapping import JiraMapping
 from app.domain.deliveries import Ignored
-from app.domain.issues import IssueChange, IssueDeleted, IssueUpserted
+from app.domain.issues import IssueChange, IssueDeleted
 from app.errors import InvalidPayload
 
 CREATED, UPDATED, DELETED = "jira:issue_created", "jira:issue_updated", "jira:issue_deleted"
@@ -51,4 +51,4 @@ def parse_webhook(body: dict[str, Any], mapping: JiraMapping, *, received_at: da
             jira_key=issue_key(issue),
             deleted_at=sent_at,
         )
-    return IssueUpserted(read_issue(issue, mapping, sent_at))
+    return read_issue(issue, mapping, sent_at)

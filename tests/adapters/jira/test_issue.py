@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import pytest
 
 from app.adapters.jira.issue import DATA_BYTES, read_issue
 from app.adapters.jira.mapping import JiraMapping
 from app.contract.payloads import IncidentData, TaskData
-from app.errors import InvalidPayload
 from app.normalize.text import TRUNCATION_MARKER
 
 SENT_AT = datetime(2025, 1, 17, 12, 0, tzinfo=UTC)
@@ -24,7 +21,7 @@ def _issue(**fields: Any) -> dict[str, Any]:
 
 
 def test_a_minimal_issue_reads_with_defaults_and_the_delivery_time() -> None:
-    snapshot = read_issue(_issue(), MAPPING, SENT_AT)
+    snapshot = read_issue(_issue(), MAPPING, SENT_AT).snapshot
 
     assert snapshot.payload == IncidentData(
         id="inc-1", jira_id="OPS-1", title="Disk full", severity="medium", status="open", squad="ops",
@@ -34,25 +31,30 @@ def test_a_minimal_issue_reads_with_defaults_and_the_delivery_time() -> None:
 
 
 def test_a_status_given_as_a_bare_name_is_read() -> None:
-    snapshot = read_issue(_issue(status="In Review", issuetype={"name": "Story"}), MAPPING, SENT_AT)
+    snapshot = read_issue(_issue(status="In Review", issuetype={"name": "Story"}), MAPPING, SENT_AT).snapshot
     assert isinstance(snapshot.payload, TaskData)
     assert snapshot.payload.status == "review"
 
 
 def test_without_a_project_the_squad_comes_from_the_key() -> None:
     issue = {"id": "9", "key": "CORE-DATA-12", "fields": {"summary": "s", "issuetype": "Task"}}
-    assert read_issue(issue, MAPPING, SENT_AT).payload.squad == "core-data"
+    assert read_issue(issue, MAPPING, SENT_AT).snapshot.payload.squad == "core-data"
 
 
-def test_the_issue_type_must_be_there_for_it_decides_where_the_issue_goes() -> None:
-    issue = _issue()
+def test_without_an_issue_type_the_issue_is_read_as_both_kinds() -> None:
+    issue = _issue(priority={"name": "Highest"})
     del issue["fields"]["issuetype"]
-    with pytest.raises(InvalidPayload, match=re.escape("'issue.fields.issuetype' is missing")):
-        read_issue(issue, MAPPING, SENT_AT)
+    change = read_issue(issue, MAPPING, SENT_AT)
+
+    assert isinstance(change.snapshot.payload, TaskData)
+    assert change.snapshot.payload.priority == "high"
+    assert change.other_kind is not None
+    assert isinstance(change.other_kind.payload, IncidentData)
+    assert change.other_kind.payload.severity == "critical"
 
 
 def test_text_that_doubles_when_escaped_is_cut_until_the_data_fits() -> None:
-    snapshot = read_issue(_issue(summary='"' * 5000, description='"\\' * 5000), MAPPING, SENT_AT)
+    snapshot = read_issue(_issue(summary='"' * 5000, description='"\\' * 5000), MAPPING, SENT_AT).snapshot
 
     assert len(orjson.dumps(snapshot.payload.wire())) <= DATA_BYTES
     assert snapshot.payload.title.endswith(TRUNCATION_MARKER)
@@ -61,5 +63,5 @@ def test_text_that_doubles_when_escaped_is_cut_until_the_data_fits() -> None:
 
 
 def test_a_short_description_is_kept_whole() -> None:
-    snapshot = read_issue(_issue(description="short"), MAPPING, SENT_AT)
+    snapshot = read_issue(_issue(description="short"), MAPPING, SENT_AT).snapshot
     assert snapshot.payload.description == "short"
