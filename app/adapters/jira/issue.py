@@ -8,6 +8,7 @@ has nothing to say; a missing `issuetype` leaves the kind to what is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from app.adapters.jira.wiki import wiki_to_text
 from app.contract.payloads import IncidentData, TaskData
 from app.domain.issues import IssueSnapshot, IssueUpserted, entity_id
 from app.errors import InvalidPayload
-from app.normalize.text import clean, clip
+from app.normalize.text import TRUNCATION_MARKER, clean, clip
 
 # Byte budgets that keep any incident or task message under 10 KB: the data
 # stays under DATA_BYTES once serialized (quotes and newlines double in JSON,
@@ -34,6 +35,7 @@ NAME_BYTES = 256
 KEY_CHARS = 100
 DATA_BYTES = 9 * 1024
 _MIN_DESCRIPTION_BYTES = 256
+RAW_FACTOR = 8
 
 
 def issue_key(issue: dict[str, Any]) -> str:
@@ -92,7 +94,7 @@ def _payload(
 
 
 def _common(fields: dict[str, Any], key: str, mapping: JiraMapping, sent_at: datetime) -> dict[str, Any]:
-    title = clean(f.text(fields.get("summary"), "issue.fields.summary", required=True), TITLE_BYTES)
+    title = _plain(f.text(fields.get("summary"), "issue.fields.summary", required=True), TITLE_BYTES)
     if title is None:
         raise InvalidPayload("'issue.fields.summary' is empty once markup is removed")
     created = f.timestamp(fields.get("created"), "issue.fields.created")
@@ -132,10 +134,25 @@ def _description(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        return clean(adf_to_text(value), DESCRIPTION_BYTES)
+        return _plain(adf_to_text(value), DESCRIPTION_BYTES)
     if isinstance(value, str):
-        return clean(wiki_to_text(value), DESCRIPTION_BYTES)
+        return _plain(value, DESCRIPTION_BYTES, convert=wiki_to_text)
     raise InvalidPayload("'issue.fields.description' must be text or an Atlassian document")
+
+
+def _plain(text: str | None, max_bytes: int, convert: Callable[[str], str] = str) -> str | None:
+    """`text` converted and cleaned to at most `max_bytes`.
+
+    Only the first RAW_FACTOR times `max_bytes` characters are looked at: what is
+    kept is bounded anyway, and converting a megabyte of markup would hold the
+    event loop for a noticeable time."""
+    if text is None:
+        return None
+    room = max_bytes * RAW_FACTOR
+    if len(text) <= room:
+        return clean(convert(text), max_bytes)
+    cut = clean(convert(text[:room]), max_bytes - len(TRUNCATION_MARKER.encode()))
+    return None if cut is None else cut.removesuffix(TRUNCATION_MARKER) + TRUNCATION_MARKER
 
 
 def _fit(payload: IncidentData | TaskData) -> IncidentData | TaskData:
