@@ -56,7 +56,9 @@ _EMPHASIS = [_emphasis(marker) for marker in ("*", "_", "??", "-", "+", "^", "~"
 
 def wiki_to_text(markup: str) -> str:
     markup = markup.replace("\r\n", "\n").replace("\r", "\n")
-    parts = [block if verbatim else _inline_and_blocks(block) for block, verbatim in _verbatim_blocks(markup)]
+    parts = [
+        block if verbatim or not block else _inline_and_blocks(block) for block, verbatim in _verbatim_blocks(markup)
+    ]
     text = "\n".join(line.rstrip() for line in "".join(parts).split("\n"))
     return _BLANK_RUNS.sub("\n\n", text).strip()
 
