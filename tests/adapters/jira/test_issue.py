@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from app.adapters.jira.issue import DATA_BYTES, read_issue
+from app.adapters.jira.issue import DATA_BYTES, DESCRIPTION_BYTES, RAW_FACTOR, read_issue
 from app.adapters.jira.mapping import JiraMapping
 from app.contract.payloads import IncidentData, TaskData
 from app.normalize.text import TRUNCATION_MARKER
@@ -65,3 +65,15 @@ def test_text_that_doubles_when_escaped_is_cut_until_the_data_fits() -> None:
 def test_a_short_description_is_kept_whole() -> None:
     snapshot = read_issue(_issue(description="short"), MAPPING, SENT_AT).snapshot
     assert snapshot.payload.description == "short"
+
+
+def test_text_far_beyond_what_is_kept_is_cut_before_conversion_and_still_marked() -> None:
+    # The cut falls inside a link whose closing bracket is never seen: still plain text, still marked.
+    description = "x" * (DESCRIPTION_BYTES * RAW_FACTOR - 3) + "[Runbook|https://wiki.example/rb]"
+    snapshot = read_issue(_issue(description=description, summary="<b>s</b>" * 100_000), MAPPING, SENT_AT).snapshot
+
+    assert snapshot.payload.title.endswith(TRUNCATION_MARKER)
+    assert "<" not in snapshot.payload.title
+    assert snapshot.payload.description is not None
+    assert snapshot.payload.description.endswith(TRUNCATION_MARKER)
+    assert len(snapshot.payload.description.encode()) <= DESCRIPTION_BYTES
