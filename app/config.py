@@ -7,19 +7,24 @@ configuration table (a test keeps the two in step).
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.contract.payloads import IncidentStatus, Severity, TaskStatus
 from app.domain.sla import parse_targets
 
 _log = logging.getLogger(__name__)
 
 CommaList = Annotated[list[str], NoDecode]
+Value = TypeVar("Value")
+# `NAME=value,NAME=value` (names may hold spaces), or a JSON object for names with `,` or `=`.
+PairMap = Annotated[dict[str, Value], NoDecode]
 
 _DEV_SECRET_FILE = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
 
@@ -66,6 +71,28 @@ class Settings(BaseSettings):
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
 
+    # Jira (docs/jira.md): the token alternative to signatures, and the mapping.
+    jira_webhook_token: SecretStr | None = None
+    jira_priority_map: PairMap[Severity] = Field(default_factory=dict)
+    jira_incident_status_map: PairMap[IncidentStatus] = Field(default_factory=dict)
+    jira_task_status_map: PairMap[TaskStatus] = Field(default_factory=dict)
+    jira_squad_field: str | None = None
+    jira_squad_from_component: bool = False
+    jira_squad_label_prefix: str | None = None
+    jira_squad_project_map: PairMap[str] = Field(default_factory=dict)
+
+    @field_validator(
+        "jira_priority_map", "jira_incident_status_map", "jira_task_status_map", "jira_squad_project_map", mode="before"
+    )
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        return split_pairs(value)
+
+    @field_validator("jira_squad_field", "jira_squad_label_prefix", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("allowed_origins", "incident_issue_types", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -109,6 +136,21 @@ class Settings(BaseSettings):
     def _valid_sla_targets(cls, value: str) -> str:
         parse_targets(value)
         return value
+
+
+def split_pairs(value: object) -> object:
+    """`"P1=critical, Sev 2 = high"` as {"P1": "critical", "Sev 2": "high"}; other values as given."""
+    if not isinstance(value, str):
+        return value
+    if value.strip().startswith("{"):
+        return json.loads(value)
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, mapped = item.partition("=")
+        if not sep or not name.strip() or not mapped.strip():
+            raise ValueError(f"expected NAME=VALUE pairs separated by commas, got {item[:60]!r}")
+        pairs[name.strip()] = mapped.strip()
+    return pairs
 
 
 def load_settings(**overrides: object) -> Settings:

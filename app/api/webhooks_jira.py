@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.adapters.jira.mapping import JiraMapping
+from app.adapters.jira.mapping import JiraMapping, SquadRule
 from app.adapters.jira.webhook import parse_delivery
 from app.api.ingest import Sender, receive
-from app.auth.webhook_signatures import require, same_secret, valid_hmac_sha256
+from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
@@ -20,23 +20,64 @@ from app.store.issues import apply_issue_change
 
 router = APIRouter(tags=["webhooks"])
 
-# Jira Server/Data Center and Automation cannot sign: they may send the secret
-# itself in one of these headers, or as ?secret= in the URL.
+# Senders that cannot sign (Jira Server, Automation) present a shared token
+# instead: in one of these headers, as the password of basic auth or a bearer
+# token, or as ?secret= (or ?token=) in the URL, for Server's webhooks, which
+# can set nothing else.
 _TOKEN_HEADERS = ("x-automation-webhook-token", "x-ops-bridge-token")
+_TOKEN_PARAMETERS = ("secret", "token")
 
 
 def _authenticate(request: Request, body: bytes, settings: Settings) -> None:
-    if settings.jira_webhook_secret is None:
+    secret = settings.jira_webhook_secret.get_secret_value() if settings.jira_webhook_secret else None
+    token = settings.jira_webhook_token.get_secret_value() if settings.jira_webhook_token else None
+    if secret is None and token is None:
         return
-    secret = settings.jira_webhook_secret.get_secret_value()
-    signed = valid_hmac_sha256(secret, body, request.headers.get("x-hub-signature"), prefix="sha256=")
-    presented = [request.headers.get(name) for name in _TOKEN_HEADERS] + [request.query_params.get("secret")]
-    require(signed or any(same_secret(secret, value) for value in presented), "Jira signature (X-Hub-Signature)")
+    signature = request.headers.get("x-hub-signature")
+    signed = secret is not None and valid_hmac_sha256(secret, body, signature, prefix="sha256=")
+    presented = [request.headers.get(name) for name in _TOKEN_HEADERS]
+    presented += [bearer_or_basic_password(request)] + [request.query_params.get(p) for p in _TOKEN_PARAMETERS]
+    accepted = [value for value in (secret, token) if value is not None]
+    require(
+        signed or any(same_secret(expected, value) for expected in accepted for value in presented),
+        "Jira signature (X-Hub-Signature) or webhook token",
+    )
+
+
+class _MappingCache:
+    """The mapping is built from settings once, on first use, not per request."""
+
+    def __init__(self) -> None:
+        self._built: tuple[Settings, JiraMapping] | None = None
+
+    def __call__(self, settings: Settings) -> JiraMapping:
+        built = self._built
+        if built is None or built[0] is not settings:
+            built = (settings, jira_mapping(settings))
+            self._built = built
+        return built[1]
+
+
+def jira_mapping(settings: Settings) -> JiraMapping:
+    return JiraMapping.build(
+        incident_issue_types=settings.incident_issue_types,
+        priorities=settings.jira_priority_map,
+        incident_statuses=settings.jira_incident_status_map,
+        task_statuses=settings.jira_task_status_map,
+        squads=SquadRule(
+            custom_field=settings.jira_squad_field,
+            from_component=settings.jira_squad_from_component,
+            label_prefix=settings.jira_squad_label_prefix,
+            projects={key.upper(): squad for key, squad in settings.jira_squad_project_map.items()},
+        ),
+    )
+
+
+_mapping_for = _MappingCache()
 
 
 def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueChange | Ignored:
-    mapping = JiraMapping(incident_issue_types=frozenset(t.lower() for t in settings.incident_issue_types))
-    return parse_delivery(body, mapping, received_at=received_at)
+    return parse_delivery(body, _mapping_for(settings), received_at=received_at)
 
 
 async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
@@ -58,10 +99,10 @@ JIRA: Sender[IssueChange] = Sender(
     responses={
         200: {"description": "Stored (`events` counts the messages it produced), unchanged, or a duplicate"},
         202: {"description": "A well-formed delivery about something else (sprint, worklog, ...): ignored"},
-        400: {"description": "Not JSON"},
-        401: {"description": "JIRA_WEBHOOK_SECRET is set and the signature or token is missing or wrong"},
+        400: {"description": "Not JSON, or not UTF-8"},
+        401: {"description": "A secret or token is set and the signature or token is missing or wrong"},
         413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
-        422: {"description": "JSON, but not a Jira issue event"},
+        422: {"description": "JSON, but not a Jira issue event (the message names the field)"},
         503: {"description": "Database unavailable: Jira retries"},
     },
 )

@@ -216,3 +216,15 @@ incident_status_changes = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# What the service remembers of a Jira issue beyond its contract payload: who
+# its assignee is to a token (to notify a new assignee only), and when it was
+# deleted (so a late retry of an older update cannot bring it back).
+jira_issue_state = Table(
+    "jira_issue_state",
+    metadata,
+    Column("jira_issue_id", Text, primary_key=True),
+    Column("assignee_ids", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -38,5 +38,5 @@ def _walk(node: Any, parts: list[str], depth: int) -> None:
             _walk(child, parts, depth + 1)
         if kind == "tableCell" or kind == "tableHeader":
             parts.append(" ")
-    if kind in _BLOCKS:
-        parts.append("\n")
+    if kind in _BLOCKS and not (parts and parts[-1].endswith("\n")):
+        parts.append("\n")  # a list item's paragraph has ended the line already

@@ -1,10 +1,12 @@
 """Reading values out of a Jira issue's JSON, whichever Jira wrote it.
 
 Cloud, Server/Data Center and Automation agree on the shape of an issue but not
-on details: timestamps come as `2025-01-17T10:30:00.000+0000` or as epoch
-milliseconds, users carry `accountId` (Cloud) or `name`/`key` (Server/DC), ids
-come as strings or numbers. Every accessor here is total: a wrong type raises
-`InvalidPayload` naming the field, never a KeyError or TypeError.
+on details: timestamps come as `2025-01-17T10:30:00.000+0000`, with offsets
+such as `+0100`, or as epoch milliseconds (numbers, or digits in a string);
+ids come as strings or numbers; named objects carry `name`, Automation's
+`namedValue`, or a select option's `value`. Every accessor here is total: a
+wrong type raises `InvalidPayload` naming the field, never a KeyError or
+TypeError.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from typing import Any
 from app.errors import InvalidPayload
 
 _JIRA_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
+# Below this an epoch number is in seconds, not milliseconds (10**11 ms is 1973).
+_EPOCH_MILLIS_FROM = 10**11
+_NAME_KEYS = ("name", "namedValue", "value")
+_MAX_ID_CHARS = 64  # Jira's ids are numbers; anything this long is not one
 
 
 def obj(value: Any, where: str, *, required: bool = True) -> dict[str, Any] | None:
     if value is None and not required:
         return None
+    if value is None:
+        raise InvalidPayload(f"'{where}' is missing")
     if not isinstance(value, dict):
         raise InvalidPayload(f"'{where}' must be an object")
     return value
@@ -32,38 +40,92 @@ def text(value: Any, where: str, *, required: bool = False) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if _is_number(value):
         return str(value)
     raise InvalidPayload(f"'{where}' must be a string")
 
 
 def identifier(value: Any, where: str) -> str:
     """Jira ids are strings in webhooks and numbers in Automation's issue data."""
+    if value is None:
+        raise InvalidPayload(f"'{where}' is missing")
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidPayload(f"'{where}' must be a string or an integer")
     result = str(value).strip()
     if not result:
         raise InvalidPayload(f"'{where}' is missing")
+    if len(result) > _MAX_ID_CHARS:
+        raise InvalidPayload(f"'{where}' is longer than {_MAX_ID_CHARS} characters")
     return result
 
 
 def name_of(value: Any, where: str) -> str | None:
-    """The `name` of a Jira object such as a priority or status (or a bare string)."""
-    if value is None or isinstance(value, str):
-        return value or None
+    """The name of a Jira object such as a priority, status or option (or a bare string)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if _is_number(value):
+        return str(value)
     item = obj(value, where)
     assert item is not None
-    return text(item.get("name"), f"{where}.name")
+    for key in _NAME_KEYS:
+        found = text(item.get(key), f"{where}.{key}")
+        if found and found.strip():
+            return found.strip()
+    return None
+
+
+def strings(value: Any, where: str) -> list[str]:
+    """A list of names (labels, components, options): strings or named objects, blanks dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    names = (name_of(item, f"{where}[{i}]") for i, item in enumerate(items))
+    return [name for name in names if name]
 
 
 def timestamp(value: Any, where: str) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+    if _is_number(value):
+        return _from_epoch(value, where)
     if not isinstance(value, str):
         raise InvalidPayload(f"'{where}' must be a timestamp")
-    normalized = value.strip().replace("Z", "+00:00")
+    stripped = value.strip()
+    if stripped.isdigit():
+        return _from_epoch(int(stripped), where)
+    return _parse_time(stripped, where)
+
+
+def day(value: Any, where: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if _is_number(value) or (isinstance(value, str) and value.strip().isdigit()):
+        moment = timestamp(value, where)
+        return moment.date() if moment else None
+    if not isinstance(value, str):
+        raise InvalidPayload(f"'{where}' must be a date")
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise InvalidPayload(f"'{where}' is not a date: {value[:40]!r}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _from_epoch(value: float, where: str) -> datetime:
+    seconds = value / 1000 if abs(value) >= _EPOCH_MILLIS_FROM else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidPayload(f"'{where}' is not a timestamp: {value!r}") from None
+
+
+def _parse_time(value: str, where: str) -> datetime:
+    normalized = value.replace("Z", "+00:00")
     for fmt in _JIRA_TIME_FORMATS:
         try:
             return datetime.strptime(normalized, fmt).astimezone(UTC)
@@ -74,14 +136,3 @@ def timestamp(value: Any, where: str) -> datetime | None:
     except ValueError:
         raise InvalidPayload(f"'{where}' is not a timestamp: {value[:40]!r}") from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def day(value: Any, where: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidPayload(f"'{where}' must be a date")
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise InvalidPayload(f"'{where}' is not a date: {value[:40]!r}") from None
