@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
 
+    # REST API (assets, notifications, reads): JSON bodies larger than this get 413
+    # before they are read whole; an inventory snapshot of 10,000 assets is about 2 MB.
+    max_api_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
     @field_validator("allowed_origins", "incident_issue_types", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -7,7 +7,8 @@
     │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
     │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
     │   ├── Forbidden            403 FORBIDDEN: authenticated, not allowed
-    │   └── NotFound             404 NOT_FOUND
+    │   ├── NotFound             404 NOT_FOUND
+    │   └── Conflict             409 CONFLICT: the request collides with what is stored
     └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
 
 Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
@@ -72,6 +73,11 @@ class Forbidden(InputError):
 class NotFound(InputError):
     status = 404
     code = "NOT_FOUND"
+
+
+class Conflict(InputError):
+    status = 409
+    code = "CONFLICT"
 
 
 class StoreUnavailable(ServiceError):

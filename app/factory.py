@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app import errors
-from app.api import health, webhooks_jira
+from app.api import assets, events, health, notifications, reads, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.db.engine import create_engine
@@ -76,4 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_jira.router)
     app.include_router(health.router)
     app.include_router(ws_endpoint.router)
+    app.include_router(reads.router)
+    app.include_router(assets.router)
+    app.include_router(notifications.router)
+    app.include_router(events.router)
     return app

@@ -72,3 +72,15 @@ class NotificationData(Payload):
     # The contract spells this one in camelCase.
     action_url: str | None = Field(default=None, alias="actionUrl")
     metadata: dict[str, Any] | None = None
+
+
+class AssetData(Payload):
+    id: str
+    hostname: str
+    asset_type: str
+    risk_level: RiskLevel
+    environment: Environment
+    created_at: Timestamp
+    updated_at: Timestamp
+    ip_address: str | None = None
+    owner: str | None = None

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Identity,
     Index,
     LargeBinary,
@@ -148,4 +149,15 @@ notifications = Table(
     Column("audience", ARRAY(Text)),
     Column("sent_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Assets, notification read state and the read API (migration 0003s).
+assets.append_column(Column("source", Text))
+
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column("reader", Text, primary_key=True),
+    Column("notification_id", Text, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
 )
