@@ -46,9 +46,12 @@ async def create_asset(conn: AsyncConnection, asset_id: str, fields: AssetFields
     write = plan_upsert(asset_id, None, fields, now)
     assert write.after is not None
     inserted = await conn.execute(
-        pg_insert(assets).values(write.after.model_dump()).on_conflict_do_nothing(index_elements=["id"])
+        pg_insert(assets)
+        .values(write.after.model_dump())
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(assets.c.id)
     )
-    if inserted.rowcount == 0:
+    if inserted.first() is None:
         raise Conflict(f"an asset with id {asset_id!r} exists already")
     await outbox.append(conn, list(_events([write], now)))
     return write.after
