@@ -7,8 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import MISSING, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import ColumnElement, case
 from starlette.requests import HTTPConnection
 
@@ -44,18 +43,19 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order: Order = Field(default="desc", description="Direction of `sort`.")
-    cursor: str | SkipJsonSchema[None] = Field(
-        default=None,
+    cursor: str | MISSING = Field(
+        default=MISSING,
         max_length=1024,
         description="`next_cursor` of the previous page, with the same `sort` and `order`.",
     )
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page.")
-    updated_since: AwareDatetime | SkipJsonSchema[None] = Field(
-        default=None, description="Only rows updated at or after this instant (ISO 8601 with an offset)."
+    updated_since: AwareDatetime | MISSING = Field(
+        default=MISSING, description="Only rows updated at or after this instant (ISO 8601 with an offset)."
     )
 
     def page_request(self, sort: str) -> PageRequest:
-        return PageRequest(sort=sort, order=self.order, limit=self.limit, cursor=self.cursor)
+        cursor = None if self.cursor is MISSING else self.cursor
+        return PageRequest(sort=sort, order=self.order, limit=self.limit, cursor=cursor)
 
 
 class Page(BaseModel, Generic[Item]):
@@ -73,7 +73,7 @@ def conditions(query: BaseModel, filters: Filters) -> list[ColumnElement[bool]]:
     found = []
     for name, condition in filters.items():
         value = getattr(query, name)
-        if value is not None and value != []:
+        if value is not MISSING and value != []:
             found.append(condition(value))
     return found
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 from sqlalchemy import func
 
 from app.api import responses
@@ -64,7 +63,7 @@ class IncidentQuery(ListQuery):
     status: Annotated[list[IncidentStatus], AnyOf] = Field(default_factory=list, description=_ANY)
     severity: Annotated[list[Severity], AnyOf] = Field(default_factory=list, description=_ANY)
     squad: Annotated[list[Name], AnyOf] = Field(default_factory=list, description=_ANY)
-    assignee: Name | SkipJsonSchema[None] = Field(default=None, description=_ASSIGNEE)
+    assignee: Name | MISSING = Field(default=MISSING, description=_ASSIGNEE)
 
 
 _INCIDENT_FILTERS = {
@@ -126,7 +125,7 @@ class TaskQuery(ListQuery):
     status: Annotated[list[TaskStatus], AnyOf] = Field(default_factory=list, description=_ANY)
     priority: Annotated[list[TaskPriority], AnyOf] = Field(default_factory=list, description=_ANY)
     squad: Annotated[list[Name], AnyOf] = Field(default_factory=list, description=_ANY)
-    assignee: Name | SkipJsonSchema[None] = Field(default=None, description=_ASSIGNEE)
+    assignee: Name | MISSING = Field(default=MISSING, description=_ASSIGNEE)
 
 
 _TASK_FILTERS = {

@@ -83,5 +83,6 @@ async def mark_all_read(conn: AsyncConnection, principal: Principal, size: int, 
             select(literal(principal.sub), recent.c.id, literal(now, notification_reads.c.read_at.type)),
         )
         .on_conflict_do_nothing()
+        .returning(notification_reads.c.notification_id)
     )
-    return (await conn.execute(statement)).rowcount
+    return len((await conn.execute(statement)).all())
