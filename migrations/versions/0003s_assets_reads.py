@@ -45,9 +45,7 @@ def upgrade() -> None:
         "notification_reads",
         # The reader's `sub`: read state is per user, whatever the address used.
         sa.Column("reader", sa.Text, nullable=False),
-        sa.Column(
-            "notification_id", sa.Text, sa.ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("notification_id", sa.Text, sa.ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("reader", "notification_id"),
     )

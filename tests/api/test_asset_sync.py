@@ -107,7 +107,9 @@ async def test_a_sync_cannot_take_over_an_asset_of_an_environment_the_token_does
     staging = bearer(roles=("publisher",), squads=(), environments=("staging",))
 
     taken = await http.post(
-        "/api/assets/bulk", json={**snapshot(item("shared-id"), item("fresh")), "environment": "staging"}, headers=staging
+        "/api/assets/bulk",
+        json={**snapshot(item("shared-id"), item("fresh")), "environment": "staging"},
+        headers=staging,
     )
     not_granted = await http.post("/api/assets/bulk", json=snapshot(item("fresh")), headers=staging)
 
@@ -142,5 +144,6 @@ async def _until_an_insert_waits(database_url: str) -> None:
         "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO assets%%'"
     )
     async with asyncio.timeout(10):
-        while rows(database_url, query) != [(1,)]:
-            await asyncio.sleep(0.02)  # polling another session's state: there is no event to await
+        # Another session's wait state can only be polled: it raises no event here.
+        while rows(database_url, query) != [(1,)]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)

@@ -53,16 +53,18 @@ async def test_an_addressed_notification_reaches_only_its_addressees_by_sub_or_e
     ):
         for ws in (ana, bob, cy):
             await receive(ws)
-        posted = await http.post("/api/notifications", json={**NOTICE, "to": ["ANA@example.com", "bob"]}, headers=PUBLISHER)
+        posted = await http.post(
+            "/api/notifications", json={**NOTICE, "to": ["ANA@example.com", "bob"]}, headers=PUBLISHER
+        )
         [for_ana] = await receive_events(ana, 1)
         [for_bob] = await receive_events(bob, 1)
         assert await expect_silence(cy) == []
 
     assert for_ana["data"]["id"] == for_bob["data"]["id"] == posted.json()["id"]
-    inboxes = {
-        name: [item["id"] for item in (await http.get("/api/notifications", headers=bearer(sub=name, **extra))).json()["items"]]
-        for name, extra in (("ana", {"email": "ana@example.com"}), ("bob", {}), ("cy", {}))
-    }  # fmt: skip
+    inboxes = {}
+    for name, extra in (("ana", {"email": "ana@example.com"}), ("bob", {}), ("cy", {})):
+        inbox = (await http.get("/api/notifications", headers=bearer(sub=name, **extra))).json()
+        inboxes[name] = [item["id"] for item in inbox["items"]]
     assert inboxes == {"ana": [posted.json()["id"]], "bob": [posted.json()["id"]], "cy": []}
 
 

@@ -133,7 +133,9 @@ async def _walk(http: httpx.AsyncClient, path: str, between_pages: Any = None, *
     seen: list[str] = []
     cursor = None
     while True:
-        page = (await http.get(path, params={**params, **({"cursor": cursor} if cursor else {})}, headers=VIEWER)).json()
+        page = (
+            await http.get(path, params={**params, **({"cursor": cursor} if cursor else {})}, headers=VIEWER)
+        ).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page.get("next_cursor")
         if cursor is None:
@@ -173,7 +175,9 @@ async def test_a_cursor_is_refused_when_garbled_or_issued_for_another_order(http
 
     for answer in (garbled, other_order, other_sort):
         assert answer.status_code == 422
-        assert answer.json()["error"]["details"] == [{"field": "query.cursor", "problem": answer.json()["error"]["details"][0]["problem"]}]
+        assert answer.json()["error"]["details"] == [
+            {"field": "query.cursor", "problem": answer.json()["error"]["details"][0]["problem"]}
+        ]
     assert "keep the sort" in other_sort.json()["error"]["message"]
 
 

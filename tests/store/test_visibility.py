@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -31,12 +32,16 @@ rows_table = sa.Table(
 # Every shape a row can have: each dimension absent or one of two values; no
 # audience, or one of several address sets (the empty set included).
 AUDIENCES: tuple[tuple[str, ...] | None, ...] = (None, (), ("ana",), ("ana@example.com",), ("bob",), ("ana", "bob"))
-CASES = [
-    {"id": n, "squad": squad, "environment": environment, "audience": list(audience) if audience is not None else None}
-    for n, (squad, environment, audience) in enumerate(
-        itertools.product((None, *NAMES), (None, *NAMES), AUDIENCES)
-    )
-]
+
+
+class Case(NamedTuple):
+    id: int
+    squad: str | None
+    environment: str | None
+    audience: tuple[str, ...] | None
+
+
+CASES = [Case(n, *shape) for n, shape in enumerate(itertools.product((None, *NAMES), (None, *NAMES), AUDIENCES))]
 
 
 @pytest.fixture
@@ -44,7 +49,10 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(sqlalchemy_url(database_url))
     with engine.begin() as conn:
         rows_table.create(conn)
-        conn.execute(sa.insert(rows_table), CASES)
+        rows = [
+            case._asdict() | {"audience": list(case.audience) if case.audience is not None else None} for case in CASES
+        ]
+        conn.execute(sa.insert(rows_table), rows)
     yield engine
     engine.dispose()
 
@@ -72,12 +80,12 @@ def test_the_sql_rule_selects_exactly_the_rows_may_see_allows(engine: sa.Engine,
         with engine.connect() as conn:
             selected = set(conn.execute(sa.select(table.id).where(condition)).scalars())
         expected = {
-            case["id"]
+            case.id
             for case in CASES
             if principal.may_see(
-                case["squad"] if squad is not None else None,
-                case["environment"] if environment is not None else None,
-                frozenset(case["audience"]) if audience is not None and case["audience"] is not None else None,
+                case.squad if squad is not None else None,
+                case.environment if environment is not None else None,
+                frozenset(case.audience) if audience is not None and case.audience is not None else None,
             )
         }
         assert selected == expected, (principal, squad, environment, audience)

@@ -21,7 +21,7 @@ VIEWER = bearer(sub="viewer")
 
 def rows(database_url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url) as conn:
-        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query, params).fetchall()
 
 
 def asset(hostname: str = "web-01", **fields: Any) -> dict[str, Any]:
@@ -50,4 +50,4 @@ def insert_alert(database_url: str, alert_id: str, **fields: Any) -> None:
     columns = ", ".join(values)
     placeholders = ", ".join(f"%({name})s" for name in values)
     with psycopg.connect(database_url) as conn:
-        conn.execute(f"INSERT INTO alerts ({columns}) VALUES ({placeholders})", values)  # type: ignore[arg-type]
+        conn.execute(f"INSERT INTO alerts ({columns}) VALUES ({placeholders})", values)
