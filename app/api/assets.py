@@ -8,6 +8,7 @@ nothing sends nothing. docs/api.md describes ids and the bulk sync.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated, Literal
 
@@ -43,6 +44,7 @@ from app.store.listing import Listing, SortKey
 from app.store.visibility import visible_to
 
 router = APIRouter(route_class=JsonApiRoute, tags=["assets"])
+_log = logging.getLogger(__name__)
 
 _ANY = "Any of these (repeat the parameter, or separate values with commas)."
 
@@ -184,7 +186,11 @@ async def sync_assets(request: Request, principal: Publisher, body: AssetSync) -
         writes = await store.sync_assets(conn, body, now=now, may_write=lambda env: principal.may_see(None, env, None))
         return SyncResult.model_validate(summarize(writes))
 
-    return await in_transaction(runtime_of(request).engine, work, retry_on=_id_taken_meanwhile)
+    result = await in_transaction(runtime_of(request).engine, work, retry_on=_id_taken_meanwhile)
+    _log.info(
+        "asset sync of %s (source %s, by %s): %s", body.environment, body.source, principal.sub, result.model_dump()
+    )
+    return result
 
 
 def _id_taken_meanwhile(error: DBAPIError) -> bool:

@@ -214,8 +214,10 @@ class AssetSync(BaseModel):
         return self
 
     def fields_of(self, item: AssetSyncItem) -> AssetFields:
+        # Every part is validated already; validating (and cleaning) again costs a
+        # noticeable share of a 10,000-asset sync.
         described = item.model_dump(include=set(_Described.model_fields))
-        return AssetFields.model_validate({**described, "environment": self.environment, "source": self.source})
+        return AssetFields.model_construct(**described, environment=self.environment, source=self.source)
 
 
 class AssetView(AssetData):

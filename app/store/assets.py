@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Text, and_, any_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,7 +88,7 @@ def _in_scope(sync: AssetSync, asset: AssetView) -> bool:
 
 
 async def _load_for_sync(conn: AsyncConnection, sync: AssetSync) -> dict[str, AssetView]:
-    wanted: ColumnElement[bool] = assets.c.id.in_([item.id for item in sync.assets])
+    wanted: ColumnElement[bool] = assets.c.id == _any([item.id for item in sync.assets])
     if sync.delete_missing:
         scope = assets.c.environment == sync.environment
         if sync.source is not None:
@@ -114,8 +115,13 @@ async def apply_writes(conn: AsyncConnection, writes: Sequence[AssetWrite], *, n
         await conn.execute(_UPDATE, rows)
     if by_kind["delete"]:
         doomed = [w.before.id for w in by_kind["delete"] if w.before is not None]
-        await conn.execute(delete(assets).where(assets.c.id.in_(doomed)))
+        await conn.execute(delete(assets).where(assets.c.id == _any(doomed)))
     return await outbox.append(conn, list(_events(writes, now)))
+
+
+def _any(ids: list[str]) -> ColumnElement[Any]:
+    # One array parameter, not an IN list of thousands of parameters to render and send.
+    return any_(bindparam("ids", ids, type_=ARRAY(Text)))
 
 
 def _after(write: AssetWrite) -> AssetView:
