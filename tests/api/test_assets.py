@@ -234,3 +234,25 @@ async def test_bodies_that_are_not_json_get_clear_answers(http: httpx.AsyncClien
     assert (wrong_type.status_code, wrong_type.json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
     assert (too_large.status_code, too_large.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
     assert rows(database_url, "SELECT count(*) FROM events") == [(0,)]
+
+
+async def test_a_change_of_source_alone_is_stored_without_a_message(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    created = (await http.post("/api/assets", json=asset(source="cmdb"), headers=PUBLISHER)).json()
+    path = f"/api/assets/{created['id']}"
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        cleared = await http.patch(path, json={"source": None}, headers=PUBLISHER)
+        assert await expect_silence(ws) == []
+
+    assert cleared.status_code == 200
+    assert cleared.json() == {k: v for k, v in created.items() if k != "source"}  # updated_at kept too
+
+
+async def test_replacing_or_patching_an_asset_that_does_not_exist_is_404(http: httpx.AsyncClient) -> None:
+    replaced = await http.put("/api/assets/nope", json=asset(), headers=PUBLISHER)
+    patched = await http.patch("/api/assets/nope", json={"owner": "x"}, headers=PUBLISHER)
+
+    assert (replaced.status_code, patched.status_code) == (404, 404)
+    assert replaced.json()["error"] == {"code": "NOT_FOUND", "message": "no asset with id 'nope'"}
