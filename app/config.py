@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # REST API (assets, notifications, reads): JSON bodies larger than this get 413
-    # before they are read whole; an inventory snapshot of 10,000 assets is about 2 MB.
+    # before they are read whole; an inventory snapshot of 10,000 assets is about 1 MB.
     max_api_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     @field_validator("allowed_origins", "incident_issue_types", mode="before")
