@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # REST API (assets, notifications, reads): JSON bodies larger than this get 413
+    # before they are read whole; an inventory snapshot of 10,000 assets is about 1 MB.
+    max_api_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
     @field_validator("allowed_origins", "incident_issue_types", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -8,7 +8,8 @@
     │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
     │   ├── Forbidden            403 FORBIDDEN: authenticated, not allowed
     │   ├── NotFound             404 NOT_FOUND
-    │   └── RateLimited          429 RATE_LIMITED: slow down (Retry-After says how long)
+    │   ├── RateLimited          429 RATE_LIMITED: slow down (Retry-After says how long)
+    │   └── Conflict             409 CONFLICT: the request collides with what is stored
     └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
 
 Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
@@ -83,6 +84,11 @@ class RateLimited(InputError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Conflict(InputError):
+    status = 409
+    code = "CONFLICT"
 
 
 class StoreUnavailable(ServiceError):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app import errors
-from app.api import health, metrics, webhooks_alerts, webhooks_jira
+from app.api import assets, events, health, metrics, notifications, reads, webhooks_alerts, webhooks_jira
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
@@ -87,4 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws_endpoint.router)
     app.include_router(console_session.router)
     app.include_router(console_routes.router)
+    app.include_router(reads.router)
+    app.include_router(assets.router)
+    app.include_router(notifications.router)
+    app.include_router(events.router)
     return app

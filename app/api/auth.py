@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.deps import runtime_of
 from app.auth.credentials import authenticate
@@ -17,8 +18,24 @@ from app.auth.principal import Principal
 from app.auth.tokens import TokenError
 from app.errors import Forbidden, Unauthenticated
 
+# Declared so /docs offers "Authorize" and documents the scheme; the token is
+# read (from the header or the session cookie) by `authenticate`, as for the socket.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="The socket's JWT; browsers may send the session cookie instead.",
+)
 
-def current_principal(request: Request) -> Principal:
+
+def current_principal(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+) -> Principal:
+    """The dependency: `_declared` only puts the bearer scheme into the OpenAPI document."""
+    return principal_of(request)
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller's principal from any carrier the socket accepts; 401/403 otherwise."""
     runtime = runtime_of(request)
     try:
         return authenticate(request, runtime.verifier, runtime.settings).principal

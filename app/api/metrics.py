@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field, TypeAdapter, ValidationError
 
-from app.api.auth import Authenticated, current_principal
+from app.api.auth import Authenticated, principal_of
 from app.api.body import parse_json, read_limited
 from app.api.deps import runtime_of
+from app.api.responses import READ, WRITE, errors
 from app.auth.principal import Principal
 from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
 from app.clock import utcnow
@@ -54,7 +55,7 @@ def metric_sender(request: Request) -> MetricSender:
         return _Machine()
     if not has_credentials:
         raise Unauthenticated("a publisher token or ALERT_WEBHOOK_TOKEN is needed to post metrics")
-    principal = current_principal(request)
+    principal = principal_of(request)
     if not principal.can_publish:
         raise Forbidden("posting metrics needs the role publisher or admin")
     return principal
@@ -63,13 +64,13 @@ def metric_sender(request: Request) -> MetricSender:
 @router.post(
     "/api/metrics",
     summary="Post metric samples (one or a list)",
-    responses={
-        400: {"description": "Not JSON"},
-        401: {"description": "No valid publisher token or ALERT_WEBHOOK_TOKEN"},
-        403: {"description": "Not a publisher, or an environment the token does not grant"},
-        422: {"description": "Not the metric shape: the body names the field"},
-        503: {"description": "Database unavailable"},
-    },
+    responses=errors(
+        *WRITE,
+        e401="no valid publisher token or ALERT_WEBHOOK_TOKEN",
+        e403="not a publisher, or an environment the token does not grant",
+        e413="the body is larger than MAX_WEBHOOK_BODY_BYTES",
+    ),
+    openapi_extra={"security": [{"HTTPBearer": []}]},
 )
 async def post_metrics(request: Request, sender: Annotated[MetricSender, Depends(metric_sender)]) -> dict[str, Any]:
     runtime = runtime_of(request)
@@ -105,7 +106,9 @@ def _samples(body: Any, now: datetime) -> list[MetricData]:
         raise InvalidPayload(str(exc)) from None
 
 
-@router.get("/api/metrics/sla", summary="Current SLA figures, computed from the incidents stored")
+@router.get(
+    "/api/metrics/sla", summary="Current SLA figures, computed from the incidents stored", responses=errors(*READ)
+)
 async def get_sla(request: Request, principal: Authenticated) -> dict[str, Any]:
     runtime = runtime_of(request)
     settings = runtime.settings

@@ -9,13 +9,15 @@ the same origin rule the socket applies to the cookie (app.auth.credentials).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.api.auth import Authenticated
 from app.api.deps import runtime_of
+from app.api.responses import READ, WRITE, errors
+from app.api.routing import JsonApiRoute
 from app.auth.credentials import origin_allowed
 from app.auth.principal import Principal
 from app.auth.tokens import TokenError
@@ -24,7 +26,9 @@ from app.config import Settings
 from app.contract.payloads import Timestamp
 from app.errors import Forbidden, Unauthenticated
 
-router = APIRouter(prefix="/api/session", tags=["console"])
+router = APIRouter(prefix="/api/session", tags=["console"], route_class=JsonApiRoute)
+# Signing in and out carry the token in the body or no token at all.
+_NO_BEARER: dict[str, Any] = {"security": []}
 
 # Far above any real JWT, far below what would let a body tie up the verifier.
 _MAX_TOKEN_CHARS = 16 * 1024
@@ -32,7 +36,10 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 class SignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbmEifQ.sig"}]},
+    )
 
     token: Annotated[StrictStr, Field(min_length=1, max_length=_MAX_TOKEN_CHARS)]
 
@@ -63,11 +70,10 @@ class SessionInfo(BaseModel):
 @router.post(
     "",
     summary="Sign in: verify a token and keep it in the session cookie",
-    responses={
-        401: {"description": "token missing, malformed or invalid"},
-        403: {"description": "the token grants no role, or the request came from a foreign origin"},
-    },
-)
+    responses=errors(*WRITE, e401="the token is malformed, expired or wrongly signed",
+                     e403="the token grants no role, or the request came from a foreign origin"),
+    openapi_extra=_NO_BEARER,
+)  # fmt: skip
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionInfo:
     runtime = runtime_of(request)
     _refuse_foreign_origin(request, runtime.settings)
@@ -89,13 +95,19 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
     return SessionInfo.of(principal)
 
 
-@router.get("", summary="Who the session (or any other credential) belongs to")
+@router.get("", summary="Who the session (or any other credential) belongs to", responses=errors(*READ))
 async def current_session(principal: Authenticated, response: Response) -> SessionInfo:
     response.headers.update(_NO_STORE)
     return SessionInfo.of(principal)
 
 
-@router.delete("", status_code=204, summary="Sign out: expire the session cookie")
+@router.delete(
+    "",
+    status_code=204,
+    summary="Sign out: expire the session cookie",
+    responses=errors(*READ, e403="the request came from a foreign origin"),
+    openapi_extra=_NO_BEARER,
+)
 async def sign_out(request: Request) -> Response:
     settings = runtime_of(request).settings
     _refuse_foreign_origin(request, settings)

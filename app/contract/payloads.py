@@ -102,3 +102,15 @@ class MetricData(Payload):
     unit: str | None = None
     environment: str | None = None
     metadata: dict[str, Any] | None = None
+
+
+class AssetData(Payload):
+    id: str
+    hostname: str
+    asset_type: str
+    risk_level: RiskLevel
+    environment: Environment
+    created_at: Timestamp
+    updated_at: Timestamp
+    ip_address: str | None = None
+    owner: str | None = None

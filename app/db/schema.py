@@ -228,3 +228,14 @@ jira_issue_state = Table(
     Column("deleted_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Assets, notification read state and the read API (migration 0003s).
+assets.append_column(Column("source", Text))
+
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column("reader", Text, primary_key=True),
+    Column("notification_id", Text, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+)
