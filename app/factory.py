@@ -67,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
                 _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
             yield
         finally:
+            for writer in app.state.runtime.writers.values():
+                await writer.stop()
             await jobs.stop()
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):

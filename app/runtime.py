@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.api.batch_writer import ApplyMany, BatchWriter
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.events import log, retention
@@ -43,6 +45,14 @@ class Runtime:
     sender_limits: SenderLimits = field(default_factory=lambda: SenderLimits(0.0))
     # Open sockets per token subject, in this process.
     connections_by_user: Counter[str] = field(default_factory=Counter)
+    # One group-commit writer per sender that can apply changes as a set.
+    writers: dict[str, BatchWriter[Any]] = field(default_factory=dict)
+
+    def writer(self, sender: str, apply_many: ApplyMany[Any]) -> BatchWriter[Any]:
+        found = self.writers.get(sender)
+        if found is None:
+            found = self.writers[sender] = BatchWriter(self.engine, sender, apply_many)
+        return found
 
     async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
         async with self.engine.connect() as conn:

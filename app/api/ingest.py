@@ -24,6 +24,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.api.batch_writer import ApplyMany
 from app.api.body import parse_json, read_limited
 from app.api.deps import runtime_of
 from app.clock import utcnow
@@ -50,6 +51,9 @@ class Sender(Generic[Change]):
     apply: Callable[[AsyncConnection, Change, datetime], Awaitable[int]]
     # The sender's delivery id, when it sends one (for redeliveries).
     delivery_key: Callable[[Request], str | None] = lambda _request: None
+    # Applies many changes as a set, in arrival order: deliveries arriving
+    # together are then written in one transaction (app/api/batch_writer.py).
+    apply_many: ApplyMany[Change] | None = None
 
 
 async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
@@ -85,6 +89,13 @@ async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
             )
         _log.info("%s delivery ignored: %s", sender.name, change.what)
         return JSONResponse({"status": "ignored", "event": change.what}, status_code=202)
+    if sender.apply_many is not None:
+        produced = await runtime.writer(sender.name, sender.apply_many).write(
+            deliveries.Received(key, headers, raw), change, now
+        )
+        if produced is None:
+            return JSONResponse({"status": "duplicate", "events": 0}, status_code=200)
+        return JSONResponse({"status": "stored" if produced else "unchanged", "events": produced}, status_code=200)
     async with runtime.engine.begin() as conn:
         delivery_id = await deliveries.record_new(
             conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="applied"

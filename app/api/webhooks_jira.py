@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from app.auth.webhook_signatures import bearer_or_basic_password, require, same_
 from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
-from app.store.issues import apply_issue_change
+from app.store.issues import apply_issue_change, apply_issue_changes
 
 router = APIRouter(tags=["webhooks"])
 
@@ -80,6 +81,10 @@ def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueCha
     return parse_delivery(body, _mapping_for(settings), received_at=received_at)
 
 
+async def _apply_many(conn: AsyncConnection, changes: Sequence[IssueChange], now: datetime) -> list[int]:
+    return await apply_issue_changes(conn, changes, now=now)
+
+
 async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
     return await apply_issue_change(conn, change, now=now)
 
@@ -90,6 +95,7 @@ JIRA: Sender[IssueChange] = Sender(
     translate=_translate,
     apply=_apply,
     delivery_key=lambda request: request.headers.get("x-atlassian-webhook-identifier"),
+    apply_many=_apply_many,
 )
 
 

@@ -3,10 +3,11 @@ caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, text, update
+from sqlalchemy import Table, bindparam, delete, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,33 +25,64 @@ from app.domain.issues import (
 )
 from app.events import outbox
 from app.events.model import NewEvent
-from app.store.locks import lock_entity
-from app.store.notifications import audience_of, create_notification
+from app.store.locks import lock_entities
+from app.store.notifications import Outgoing, audience_of, store_notifications
 
 
 async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
-    """Store `change`; return how many events it produced (maybe none).
+    """Store `change`; return how many events it produced (maybe none)."""
+    return (await apply_issue_changes(conn, [change], now=now))[0]
 
-    A new assignee also gets a notification, addressed to them alone, in the
-    same transaction."""
-    jira_issue_id = change.jira_issue_id if isinstance(change, IssueDeleted) else change.snapshot.jira_issue_id
-    await lock_entity(conn, f"jira-issue:{jira_issue_id}")
-    stored = await load_stored_issue(conn, jira_issue_id)
-    steps = plan_issue_change(stored.snapshot, change, deleted_at=stored.deleted_at)
-    for step in steps:
-        await _write(conn, step)
-    await _remember(conn, jira_issue_id, change, steps, now)
-    produced = await outbox.append(conn, [_event(step, now) for step in steps])
-    assigned = newly_assigned(stored.snapshot, steps)
-    if assigned is not None:
-        produced += await create_notification(
-            conn,
-            assignment_notification(assigned),
-            audience=audience_of(assigned.assignee_ids),
-            sent_by="jira",
-            now=now,
-        )
+
+async def apply_issue_changes(conn: AsyncConnection, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
+    """Store `changes` in order; return how many events each produced.
+
+    Set-based, so a batch costs the same few statements as one change: lock
+    every issue named (in one order), load them, plan each change against the
+    state the ones before it left, write each issue's net result, append every
+    event in order. A new assignee also gets a notification, addressed to
+    them alone, in the same transaction.
+    """
+    ids = [_issue_id(change) for change in changes]
+    await lock_entities(conn, [f"jira-issue:{jira_issue_id}" for jira_issue_id in ids])
+    states = await load_stored_issues(conn, sorted(set(ids)))
+    before = dict(states)
+    touched: set[str] = set()
+    new_events: list[NewEvent] = []
+    outgoing: list[Outgoing] = []
+    produced: list[int] = []
+    for jira_issue_id, change in zip(ids, changes, strict=True):
+        state = states[jira_issue_id]
+        steps = plan_issue_change(state.snapshot, change, deleted_at=state.deleted_at)
+        events = [_event(step, now) for step in steps]
+        assigned = newly_assigned(state.snapshot, steps)
+        if assigned is not None:
+            notice = Outgoing(assignment_notification(assigned), audience_of(assigned.assignee_ids), "jira", now)
+            outgoing.append(notice)
+            events.append(notice.event())
+        if steps or isinstance(change, IssueDeleted):
+            touched.add(jira_issue_id)
+            states[jira_issue_id] = _after(change, steps, now)
+        new_events.extend(events)
+        produced.append(len(events))
+    await _write_net(conn, [(i, before[i], states[i]) for i in sorted(touched)], now)
+    await store_notifications(conn, outgoing)
+    await outbox.append(conn, new_events)
     return produced
+
+
+def _issue_id(change: IssueChange) -> str:
+    return change.jira_issue_id if isinstance(change, IssueDeleted) else change.snapshot.jira_issue_id
+
+
+def _after(change: IssueChange, steps: list[IssueStep], now: datetime) -> StoredIssue:
+    """What is stored of an issue once `change` (with these steps) is applied.
+
+    A deletion is remembered even for an issue never stored: its creation may
+    still arrive, late."""
+    if isinstance(change, IssueDeleted):
+        return StoredIssue(snapshot=None, deleted_at=change.deleted_at or now)
+    return StoredIssue(snapshot=steps[-1].snapshot, deleted_at=None)
 
 
 async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot | None:
@@ -59,20 +91,26 @@ async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot
 
 
 async def load_stored_issue(conn: AsyncConnection, jira_issue_id: str) -> StoredIssue:
-    """The issue as stored, with what is remembered of it: one round trip for all three tables."""
-    found = (await conn.execute(_LOAD, {"jira_issue_id": jira_issue_id})).first()
-    if found is None:
-        return StoredIssue()
-    kind, values, assignee_ids, deleted_at = found
-    if kind is None:
-        return StoredIssue(deleted_at=deleted_at)
-    snapshot = _snapshot(incidents if kind == "incident" else tasks, values, frozenset(assignee_ids or ()))
-    return StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
+    return (await load_stored_issues(conn, [jira_issue_id]))[jira_issue_id]
+
+
+async def load_stored_issues(conn: AsyncConnection, jira_issue_ids: Sequence[str]) -> dict[str, StoredIssue]:
+    """The issues as stored, with what is remembered of them: one query for all three tables."""
+    found = {jira_issue_id: StoredIssue() for jira_issue_id in jira_issue_ids}
+    for jira_issue_id, kind, values, assignee_ids, deleted_at in await conn.execute(
+        _LOAD, {"ids": list(jira_issue_ids)}
+    ):
+        snapshot = None
+        if kind is not None:
+            table = incidents if kind == "incident" else tasks
+            snapshot = _snapshot(table, values, frozenset(assignee_ids or ()))
+        found[jira_issue_id] = StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
+    return found
 
 
 _LOAD = text(
-    "SELECT e.kind, e.entity, s.assignee_ids, s.deleted_at "
-    "FROM (SELECT CAST(:jira_issue_id AS text) AS jira_issue_id) k "
+    "SELECT k.jira_issue_id, e.kind, e.entity, s.assignee_ids, s.deleted_at "
+    "FROM unnest(CAST(:ids AS text[])) AS k(jira_issue_id) "
     "LEFT JOIN jira_issue_state s ON s.jira_issue_id = k.jira_issue_id "
     "LEFT JOIN LATERAL ("
     "  SELECT 'incident' AS kind, to_jsonb(i) AS entity FROM incidents i WHERE i.jira_issue_id = k.jira_issue_id"
@@ -86,34 +124,54 @@ def _table(snapshot: IssueSnapshot) -> Table:
     return incidents if snapshot.kind == "incident" else tasks
 
 
-async def _write(conn: AsyncConnection, step: IssueStep) -> None:
-    table = _table(step.snapshot)
-    if step.action == "deleted":
-        await conn.execute(delete(table).where(table.c.id == step.snapshot.payload.id))
+async def _write_net(conn: AsyncConnection, changed: list[tuple[str, StoredIssue, StoredIssue]], now: datetime) -> None:
+    """Bring each issue's rows from before to after, one statement per table and operation."""
+    deletes: dict[str, list[str]] = {"incident": [], "task": []}
+    inserts: dict[str, list[dict[str, Any]]] = {"incident": [], "task": []}
+    updates: dict[str, list[dict[str, Any]]] = {"incident": [], "task": []}
+    for _, old, new in changed:
+        was, now_is = old.snapshot, new.snapshot
+        if was is not None and (now_is is None or now_is.kind != was.kind):
+            deletes[was.kind].append(was.payload.id)
+        if now_is is not None and (was is None or now_is.kind != was.kind):
+            inserts[now_is.kind].append(_row(now_is))
+        elif now_is is not None and was is not None and now_is.payload != was.payload:
+            updates[now_is.kind].append({"key": now_is.payload.id, **_row(now_is)})
+    for kind, table in (("incident", incidents), ("task", tasks)):
+        if deletes[kind]:
+            await conn.execute(delete(table).where(table.c.id.in_(deletes[kind])))
+        if inserts[kind]:
+            await conn.execute(insert(table), inserts[kind])
+        if updates[kind]:
+            columns: dict[str, Any] = {name: bindparam(name) for name in updates[kind][0] if name != "key"}
+            await conn.execute(update(table).where(table.c.id == bindparam("key")).values(columns), updates[kind])
+    await _remember(conn, [(jira_issue_id, new) for jira_issue_id, _, new in changed], now)
+
+
+async def _remember(conn: AsyncConnection, states: list[tuple[str, StoredIssue]], now: datetime) -> None:
+    """Keep each issue's assignee identifiers, or its deletion time."""
+    if not states:
         return
-    values = _row(step.snapshot)
-    if step.action == "created":
-        await conn.execute(insert(table).values(values))
-    else:
-        await conn.execute(update(table).where(table.c.id == step.snapshot.payload.id).values(values))
-
-
-async def _remember(
-    conn: AsyncConnection, jira_issue_id: str, change: IssueChange, steps: list[IssueStep], now: datetime
-) -> None:
-    """Keep the assignee's identifiers of what was stored, or the deletion time.
-
-    A deletion is remembered even for an issue never stored: its creation may
-    still arrive, late."""
-    if isinstance(change, IssueDeleted):
-        values: dict[str, Any] = {"assignee_ids": [], "deleted_at": change.deleted_at or now}
-    elif steps:
-        values = {"assignee_ids": sorted(steps[-1].snapshot.assignee_ids), "deleted_at": None}
-    else:
-        return
-    statement = pg_insert(jira_issue_state).values(jira_issue_id=jira_issue_id, updated_at=now, **values)
+    rows = [
+        {
+            "jira_issue_id": jira_issue_id,
+            "assignee_ids": sorted(state.snapshot.assignee_ids) if state.snapshot else [],
+            "deleted_at": state.deleted_at,
+            "updated_at": now,
+        }
+        for jira_issue_id, state in states
+    ]
+    statement = pg_insert(jira_issue_state)
     await conn.execute(
-        statement.on_conflict_do_update(index_elements=["jira_issue_id"], set_={**values, "updated_at": now})
+        statement.on_conflict_do_update(
+            index_elements=["jira_issue_id"],
+            set_={
+                "assignee_ids": statement.excluded.assignee_ids,
+                "deleted_at": statement.excluded.deleted_at,
+                "updated_at": statement.excluded.updated_at,
+            },
+        ),
+        rows,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -21,6 +22,49 @@ def audience_of(recipients: Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(r.strip().lower() if "@" in r else r.strip() for r in recipients if r.strip())
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A notification to store, and whom it is for."""
+
+    notification: NotificationData
+    audience: frozenset[str] | None
+    sent_by: str
+    at: datetime
+
+    def event(self) -> NewEvent:
+        return NewEvent(
+            topic="notification",
+            action="created",
+            data=self.notification.wire(),
+            timestamp=self.at,
+            audience=self.audience,
+        )
+
+
+async def store_notifications(conn: AsyncConnection, outgoing: Sequence[Outgoing]) -> None:
+    """Store notifications (one statement for all); their events are the caller's to append."""
+    if not outgoing:
+        return
+    await conn.execute(
+        insert(notifications),
+        [
+            {
+                "id": item.notification.id,
+                "title": item.notification.title,
+                "message": item.notification.message,
+                "type": item.notification.type,
+                "priority": item.notification.priority,
+                "action_url": item.notification.action_url,
+                "metadata": item.notification.metadata,
+                "audience": sorted(item.audience) if item.audience is not None else None,
+                "sent_by": item.sent_by,
+                "created_at": item.at,
+            }
+            for item in outgoing
+        ],
+    )
+
+
 async def create_notification(
     conn: AsyncConnection,
     notification: NotificationData,
@@ -30,19 +74,6 @@ async def create_notification(
     now: datetime,
 ) -> int:
     """Store `notification` and append its `notification` / `created` event."""
-    await conn.execute(
-        insert(notifications).values(
-            id=notification.id,
-            title=notification.title,
-            message=notification.message,
-            type=notification.type,
-            priority=notification.priority,
-            action_url=notification.action_url,
-            metadata=notification.metadata,
-            audience=sorted(audience) if audience is not None else None,
-            sent_by=sent_by,
-            created_at=now,
-        )
-    )
-    event = NewEvent(topic="notification", action="created", data=notification.wire(), timestamp=now, audience=audience)
-    return await outbox.append(conn, [event])
+    item = Outgoing(notification, audience, sent_by, now)
+    await store_notifications(conn, [item])
+    return await outbox.append(conn, [item.event()])

@@ -1,0 +1,143 @@
+"""Group commit: deliveries arriving together share one transaction, behave
+exactly as if written one by one, and one bad delivery spoils only itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.api.batch_writer import BatchWriter
+from app.clock import utcnow
+from app.db.engine import create_engine
+from app.errors import StoreUnavailable
+from app.store.deliveries import Received
+from app.store.issues import apply_issue_changes
+from tests.support.jira import issue_event
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+def _change(number: int, **overrides: object) -> object:
+    from app.adapters.jira.mapping import JiraMapping
+    from app.adapters.jira.webhook import parse_delivery
+
+    return parse_delivery(issue_event(number, **overrides), JiraMapping(), received_at=utcnow())  # type: ignore[arg-type]
+
+
+def _received(key: str | None) -> Received:
+    return Received(delivery_key=key, headers={}, body=b"{}")
+
+
+class Recording:
+    """apply_issue_changes, noting the size of every batch it is given."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.batches: list[int] = []
+        self.fail_on = fail_on
+
+    async def __call__(self, conn: AsyncConnection, changes: Sequence[object], now: datetime) -> list[int]:
+        self.batches.append(len(changes))
+        if self.fail_on is not None and any(self.fail_on in repr(change) for change in changes):
+            raise ValueError("a delivery the store cannot take")
+        return await apply_issue_changes(conn, changes, now=now)  # type: ignore[arg-type]
+
+
+async def test_deliveries_queued_together_are_written_in_one_transaction(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    apply = Recording()
+    writer: BatchWriter[object] = BatchWriter(engine, "jira", apply)
+    try:
+        results = await asyncio.gather(*(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(10)))
+    finally:
+        await writer.stop()
+
+    assert results == [1] * 10
+    assert apply.batches == [10]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT position) FROM events").fetchone() == (10, 10)
+        assert conn.execute("SELECT count(*) FROM webhook_deliveries WHERE outcome = 'applied'").fetchone() == (10,)
+
+
+async def test_a_redelivery_in_the_same_batch_or_a_later_one_is_not_applied(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+    try:
+        first = await asyncio.gather(
+            writer.write(_received("same"), _change(1), utcnow()),
+            writer.write(_received("same"), _change(1, summary="the retry differs"), utcnow()),
+            writer.write(_received(None), _change(2), utcnow()),
+        )
+        later = await writer.write(_received("same"), _change(1, summary="later still"), utcnow())
+    finally:
+        await writer.stop()
+
+    assert list(first) == [1, None, 1]
+    assert later is None
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT title FROM incidents ORDER BY jira_key").fetchall() == [
+            ("Issue number 1",),
+            ("Issue number 2",),
+        ]
+        assert conn.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (2,)
+
+
+async def test_an_unchanged_delivery_is_recorded_as_unchanged(engine: AsyncEngine, database_url: str) -> None:
+    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+    try:
+        results = await asyncio.gather(
+            writer.write(_received("a"), _change(1), utcnow()),
+            writer.write(_received("b"), _change(1), utcnow()),
+            writer.write(_received(None), _change(1), utcnow()),
+        )
+    finally:
+        await writer.stop()
+
+    assert list(results) == [1, 0, 0]
+    with psycopg.connect(database_url) as conn:
+        outcomes = conn.execute("SELECT delivery_key, outcome FROM webhook_deliveries ORDER BY id").fetchall()
+    assert sorted(outcomes, key=str) == sorted([("a", "applied"), ("b", "unchanged"), (None, "unchanged")], key=str)
+
+
+async def test_one_bad_delivery_fails_alone_and_the_others_are_stored(engine: AsyncEngine, database_url: str) -> None:
+    apply = Recording(fail_on="OPS-3")
+    writer: BatchWriter[object] = BatchWriter(engine, "jira", apply)
+    try:
+        outcomes = await asyncio.gather(
+            *(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(1, 6)), return_exceptions=True
+        )
+    finally:
+        await writer.stop()
+
+    assert outcomes[:2] == [1, 1]
+    assert isinstance(outcomes[2], ValueError)
+    assert outcomes[3:] == [1, 1]
+    assert apply.batches == [5, 1, 1, 1, 1, 1]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (4,)
+
+
+async def test_an_unreachable_database_answers_every_delivery_of_the_batch_with_unavailable() -> None:
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/nothing")
+    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+    try:
+        outcomes = await asyncio.gather(
+            *(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(3)), return_exceptions=True
+        )
+    finally:
+        await writer.stop()
+        await engine.dispose()
+
+    assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
