@@ -21,7 +21,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -69,6 +69,10 @@ class TopicFilter:
 
 _ids = itertools.count(1)
 
+# Subscribers alike in everything that decides what they receive share a
+# profile: what a profile receives is decided once per event, not per socket.
+Profile = tuple[bool, frozenset[str] | None, frozenset[str] | None, frozenset[tuple[str, TopicFilter]] | None]
+
 
 @dataclass(eq=False, slots=True)
 class Subscriber:
@@ -76,10 +80,12 @@ class Subscriber:
     sink: Sink
     # None: every topic, unfiltered (a client that never subscribed).
     topics: dict[str, TopicFilter] | None = None
+    # Every event up to here has been offered (sent, or filtered out).
     cursor: int = 0
     live: bool = False
     delivered: int = 0
     id: int = field(default_factory=lambda: next(_ids))
+    profile: Profile | None = None
 
     def wants(self, event: Event) -> bool:
         if self.topics is None:
@@ -89,16 +95,25 @@ class Subscriber:
             selected = topic_filter is not None and topic_filter.passes(event)
         return selected and self.principal.may_see(event.squad, event.environment, event.audience)
 
+    def current_profile(self) -> Profile:
+        p = self.principal
+        topics = None if self.topics is None else frozenset(self.topics.items())
+        return (p.is_admin, p.squads, p.environments, topics)
+
 
 class Hub:
     def __init__(self, *, max_buffered_bytes: int, recent_capacity: int = 4096) -> None:
         self.max_buffered_bytes = max_buffered_bytes
         self._position: int | None = None
-        self._live: set[Subscriber] = set()
+        self._groups: dict[Profile, set[Subscriber]] = {}
+        self._live_count = 0
         self._recent: deque[Event] = deque(maxlen=recent_capacity)
         # Every event after this position is in `_recent`.
         self._recent_floor = 0
         self._advanced = asyncio.Event()
+        self._publishing = False
+        # Subscribers whose profile changed while a publication was under way.
+        self._moved: set[Subscriber] = set()
         self.delivered = 0
         self.dropped_slow = 0
 
@@ -108,7 +123,7 @@ class Hub:
 
     @property
     def position(self) -> int:
-        """The last position published: every subscriber has been offered all up to it."""
+        """The last position published: every live subscriber has been offered all up to it."""
         if self._position is None:
             raise RuntimeError("the hub has not been given its starting position yet")
         return self._position
@@ -119,25 +134,47 @@ class Hub:
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._live)
+        return self._live_count
 
     def go_live(self, subscriber: Subscriber) -> bool:
-        """Make a caught-up subscriber live; False if it is still behind."""
-        if subscriber.cursor < self.position:
+        """Make a caught-up subscriber live; False if it is behind, or a publication is under way."""
+        if self._publishing or subscriber.cursor < self.position:
             return False
         subscriber.live = True
-        self._live.add(subscriber)
+        self._join(subscriber)
+        self._live_count += 1
         return True
 
     def detach(self, subscriber: Subscriber) -> None:
         if subscriber.live:
-            subscriber.cursor = self.position
+            self._leave(subscriber)
+            self._live_count -= 1
         subscriber.live = False
-        self._live.discard(subscriber)
+
+    def refresh(self, subscriber: Subscriber) -> None:
+        """After a subscriber's topics or claims changed: file it under its new profile."""
+        if not subscriber.live or subscriber.profile == subscriber.current_profile():
+            return
+        self._leave(subscriber)
+        self._join(subscriber)
+        if self._publishing:
+            self._moved.add(subscriber)
+
+    def _join(self, subscriber: Subscriber) -> None:
+        subscriber.profile = subscriber.current_profile()
+        self._groups.setdefault(subscriber.profile, set()).add(subscriber)
+
+    def _leave(self, subscriber: Subscriber) -> None:
+        assert subscriber.profile is not None
+        members = self._groups.get(subscriber.profile)
+        if members is not None:
+            members.discard(subscriber)
+            if not members:
+                del self._groups[subscriber.profile]
 
     def position_of(self, subscriber: Subscriber) -> int:
         """The position up to which `subscriber` has been offered every event."""
-        return self.position if subscriber.live else subscriber.cursor
+        return subscriber.cursor
 
     def holds_after(self, position: int) -> bool:
         """Whether every event after `position` is still in memory."""
@@ -154,36 +191,63 @@ class Hub:
         while self.position < position:
             await self._advanced.wait()
 
-    async def publish(self, events: Sequence[Event]) -> None:
-        """Offer `events` (in position order) to every live subscriber."""
-        deadline = time.monotonic() + _SLICE_SECONDS
-        for event in events:
-            if event.position <= self.position:
-                continue  # already published: a catch-up read overlapping a notification
-            self._offer(event)
-            if time.monotonic() > deadline:
-                await asyncio.sleep(0)
-                deadline = time.monotonic() + _SLICE_SECONDS
-        self._advanced.set()
-        self._advanced = asyncio.Event()
+    async def wait_idle(self) -> None:
+        """Return once no publication is under way."""
+        while self._publishing:
+            await self._advanced.wait()
 
-    def _offer(self, event: Event) -> None:
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Offer `events` (in position order) to every live subscriber.
+
+        Each profile's share of the events is chosen once and joined into one
+        buffer, written to each of its sockets in one call: a batch of events
+        costs one write per socket, not one per event. Notifications addressed
+        to users are chosen per subscriber."""
+        fresh = [event for event in events if event.position > self.position]
+        if not fresh:
+            return
+        for event in fresh:
+            self._remember(event)
+        last = fresh[-1].position
+        personal = any(event.audience is not None for event in fresh)
+        self._publishing = True
+        try:
+            deadline = time.monotonic() + _SLICE_SECONDS
+            for profile, members in list(self._groups.items()):
+                shared = None if personal or not members else _frames(next(iter(members)), fresh)
+                for subscriber in list(members):
+                    if subscriber.profile != profile:
+                        continue  # moved to another profile meanwhile: served below
+                    frames = _frames(subscriber, fresh) if personal else shared
+                    self._offer(subscriber, frames, last)
+                    if time.monotonic() > deadline:
+                        await asyncio.sleep(0)
+                        deadline = time.monotonic() + _SLICE_SECONDS
+            while self._moved:
+                subscriber = self._moved.pop()
+                self._offer(subscriber, _frames(subscriber, fresh), last)
+        finally:
+            self._position = last
+            self._publishing = False
+            self._advanced.set()
+            self._advanced = asyncio.Event()
+
+    def _remember(self, event: Event) -> None:
         if len(self._recent) == self._recent.maxlen:
             self._recent_floor = self._recent[0].position
         self._recent.append(event)
-        self._position = event.position
-        overflowing = []
-        for subscriber in self._live:
-            if not subscriber.wants(event):
-                continue
+
+    def _offer(self, subscriber: Subscriber, frames: tuple[bytes, int] | None, last: int) -> None:
+        if not subscriber.live or subscriber.cursor >= last:
+            return  # gone, or already served under another profile during this publication
+        if frames is not None and frames[1]:
             if subscriber.sink.buffered() > self.max_buffered_bytes:
-                overflowing.append(subscriber)
-                continue
-            subscriber.sink.write(event.frame)
-            subscriber.delivered += 1
-            self.delivered += 1
-        for subscriber in overflowing:
-            self.evict_slow(subscriber)
+                self.evict_slow(subscriber)
+                return
+            subscriber.sink.write(frames[0])
+            subscriber.delivered += frames[1]
+            self.delivered += frames[1]
+        subscriber.cursor = last
 
     def evict_slow(self, subscriber: Subscriber) -> None:
         self.detach(subscriber)
@@ -191,7 +255,14 @@ class Hub:
         _log.warning("closing slow subscriber %s (%s)", subscriber.id, subscriber.principal.sub)
         subscriber.sink.close(SLOW_CONSUMER, "slow consumer: reconnect with last_event_id")
 
-    def close_all(self, code: int, reason: str, subscribers: Iterable[Subscriber] | None = None) -> None:
-        for subscriber in list(subscribers if subscribers is not None else self._live):
-            self.detach(subscriber)
-            subscriber.sink.close(code, reason)
+    def close_all(self, code: int, reason: str) -> None:
+        for members in list(self._groups.values()):
+            for subscriber in list(members):
+                self.detach(subscriber)
+                subscriber.sink.close(code, reason)
+
+
+def _frames(subscriber: Subscriber, events: Sequence[Event]) -> tuple[bytes, int]:
+    """The frames of `events` that `subscriber` wants, joined, and how many."""
+    wanted = [event.frame for event in events if subscriber.wants(event)]
+    return b"".join(wanted), len(wanted)

@@ -113,6 +113,9 @@ class Session:
         """Replay what the subscriber missed, then join the live stream with no gap."""
         sub, hub = self.subscriber, self._hub
         while not self._sink.closed:
+            # Between here and go_live nothing awaits: no publication can slip
+            # into the seam between the replay and the live stream.
+            await hub.wait_idle()
             if sub.cursor > hub.position:
                 await hub.wait_beyond(sub.cursor)
                 continue
@@ -205,6 +208,7 @@ class Session:
         )
         current = self.subscriber.topics if self.subscriber.topics is not None else {}
         self.subscriber.topics = {**current, **dict.fromkeys(topics, topic_filter)}
+        self._hub.refresh(self.subscriber)
         self._send(self._subscription_ack("subscribe", request.id))
 
     def _resume_from(self, position: int, request_id: m.RequestId | None) -> None:
@@ -224,6 +228,7 @@ class Session:
         if current is None:
             current = dict.fromkeys(sorted(set(m.TOPICS.values())), TopicFilter())
         self.subscriber.topics = {name: f for name, f in current.items() if name not in topics}
+        self._hub.refresh(self.subscriber)
         self._send(self._subscription_ack("unsubscribe", request.id))
 
     def _subscription_ack(self, action: str, request_id: m.RequestId | None) -> bytes:
@@ -260,6 +265,7 @@ class Session:
         if principal.sub != self.subscriber.principal.sub:
             raise m.RequestError(m.FORBIDDEN, "a fresh token must be for the same subject", request.id)
         self.subscriber.principal = principal
+        self._hub.refresh(self.subscriber)
         self._schedule_expiry()
         self._send(m.ack_frame("auth", request.id, expires_at=iso(principal.expires_at)))
 
