@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app import errors
 from app.api import assets, events, health, metrics, notifications, reads, webhooks_alerts, webhooks_jira
+from app.asgi import OpsBridgeApp
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
@@ -23,7 +24,6 @@ from app.jobs import Jobs
 from app.logs import install_redaction
 from app.monitoring_jobs import register_monitoring_jobs
 from app.runtime import Runtime, SenderLimits
-from app.ws import endpoint as ws_endpoint
 
 _log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ JobRegistrar = Callable[[Jobs, Settings], None]
 _JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> OpsBridgeApp:
     install_redaction()
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set: start the service with 'ops-bridge serve'")
@@ -86,11 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_alerts.router)
     app.include_router(metrics.router)
     app.include_router(health.router)
-    app.include_router(ws_endpoint.router)
     app.include_router(console_session.router)
     app.include_router(console_routes.router)
     app.include_router(reads.router)
     app.include_router(assets.router)
     app.include_router(notifications.router)
     app.include_router(events.router)
-    return app
+    return OpsBridgeApp(app)

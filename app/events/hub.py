@@ -49,6 +49,9 @@ class Sink(Protocol):
     @property
     def closed(self) -> bool: ...
 
+    @property
+    def deflate(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class TopicFilter:
@@ -71,7 +74,7 @@ _ids = itertools.count(1)
 
 # Subscribers alike in everything that decides what they receive share a
 # profile: what a profile receives is decided once per event, not per socket.
-Profile = tuple[bool, frozenset[str] | None, frozenset[str] | None, frozenset[tuple[str, TopicFilter]] | None]
+Profile = tuple[bool, frozenset[str] | None, frozenset[str] | None, frozenset[tuple[str, TopicFilter]] | None, bool]
 
 
 @dataclass(eq=False, slots=True)
@@ -98,7 +101,7 @@ class Subscriber:
     def current_profile(self) -> Profile:
         p = self.principal
         topics = None if self.topics is None else frozenset(self.topics.items())
-        return (p.is_admin, p.squads, p.environments, topics)
+        return (p.is_admin, p.squads, p.environments, topics, self.sink.deflate)
 
 
 class Hub:
@@ -264,5 +267,6 @@ class Hub:
 
 def _frames(subscriber: Subscriber, events: Sequence[Event]) -> tuple[bytes, int]:
     """The frames of `events` that `subscriber` wants, joined, and how many."""
-    wanted = [event.frame for event in events if subscriber.wants(event)]
+    deflate = subscriber.sink.deflate
+    wanted = [event.frame_for(deflate) for event in events if subscriber.wants(event)]
     return b"".join(wanted), len(wanted)

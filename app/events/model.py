@@ -3,6 +3,7 @@ as a reader gets it back, serialized once and framed once for every socket."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,37 @@ def text_frame(payload: bytes) -> bytes:
     return Frame(Opcode.TEXT, payload).serialize(mask=False)
 
 
+# permessage-deflate, shared: connections negotiate no context takeover (see
+# app/ws/transport.py), so each message is compressed on its own and the same
+# compressed frame serves every connection that accepted compression.
+DEFLATE_WINDOW_BITS = 12
+# Below this a message is sent as it is: deflate's framing costs more than it saves.
+_DEFLATE_FROM_BYTES = 256
+_SYNC_FLUSH_TAIL = b"\x00\x00\xff\xff"
+
+
+def deflated_text_frame(payload: bytes) -> bytes | None:
+    """The frame of `payload` compressed (RSV1 set), or None when that would not be smaller."""
+    if len(payload) < _DEFLATE_FROM_BYTES:
+        return None
+    encoder = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, 5)
+    data = encoder.compress(payload) + encoder.flush(zlib.Z_SYNC_FLUSH)
+    data = data.removesuffix(_SYNC_FLUSH_TAIL)
+    if len(data) >= len(payload):
+        return None
+    return _unmasked_header(0xC1, len(data)) + data  # FIN, RSV1 (compressed), text
+
+
+def _unmasked_header(first_byte: int, length: int) -> bytes:
+    """A server frame's header (RFC 6455, 5.2). websockets' Frame refuses to
+    serialize RSV1 without its own extension object, which would compress again."""
+    if length < 126:
+        return bytes((first_byte, length))
+    if length < 1 << 16:
+        return bytes((first_byte, 126)) + length.to_bytes(2, "big")
+    return bytes((first_byte, 127)) + length.to_bytes(8, "big")
+
+
 @dataclass(slots=True)
 class Event:
     position: int
@@ -49,6 +81,8 @@ class Event:
     audience: frozenset[str] | None
     body: bytes
     _frame: bytes | None = field(default=None, repr=False)
+    _deflated: bytes | None = field(default=None, repr=False)
+    _deflate_tried: bool = field(default=False, repr=False)
 
     @classmethod
     def from_row(
@@ -79,3 +113,12 @@ class Event:
         if self._frame is None:
             self._frame = text_frame(self.body)
         return self._frame
+
+    def frame_for(self, deflate: bool) -> bytes:
+        """The frame to send: compressed once for every connection that accepted deflate."""
+        if not deflate:
+            return self.frame
+        if not self._deflate_tried:
+            self._deflated = deflated_text_frame(self.body)
+            self._deflate_tried = True
+        return self._deflated or self.frame

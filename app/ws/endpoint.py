@@ -1,10 +1,10 @@
-"""GET /api/ws: the contract's stream."""
+"""GET /api/ws: the contract's stream (dispatched by app.asgi, not by FastAPI's router)."""
 
 from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, WebSocket
+from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
 from app.api.deps import runtime_of
@@ -14,7 +14,7 @@ from app.ws.handshake import accept_credentials
 from app.ws.session import Session
 from app.ws.transport import frame_sink
 
-router = APIRouter()
+STREAM_PATH = "/api/ws"
 _log = logging.getLogger(__name__)
 
 
@@ -23,7 +23,6 @@ async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> N
     await websocket.send_denial_response(JSONResponse(error_body(code, message), status_code=status))
 
 
-@router.websocket("/api/ws")
 async def stream(websocket: WebSocket) -> None:
     runtime = runtime_of(websocket)
     sink = frame_sink(websocket.scope)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections import deque
 
 from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocket
@@ -20,6 +18,7 @@ from app.auth.tokens import TokenError
 from app.clock import iso, utcnow
 from app.domain.notifications import new_notification
 from app.events.hub import Subscriber, TopicFilter
+from app.ratelimit import TokenBucket
 from app.runtime import Runtime
 from app.store.notifications import audience_of, create_notification
 from app.ws import messages as m
@@ -42,7 +41,9 @@ class Session:
         self._hub = runtime.hub
         self.id = uuid.uuid4().hex[:12]
         self.subscriber = Subscriber(principal=handshake.principal, sink=sink)
-        self._recent_requests: deque[float] = deque()
+        per_minute = runtime.settings.ws_rate_limit_per_minute
+        # A bucket, not a log of timestamps: two numbers per connection, however busy.
+        self._allowance = TokenBucket(rate=per_minute / 60.0, burst=float(per_minute))
         self._strikes = 0
         self._catch_up: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
@@ -129,7 +130,7 @@ class Session:
                 complete = len(events) < _CATCH_UP_PAGE
             for event in events:
                 if sub.wants(event):
-                    self._send(event.frame)
+                    self._send(event.frame_for(self._sink.deflate))
                     sub.delivered += 1
             sub.cursor = target if complete else events[-1].position
             if self._sink.buffered() > hub.max_buffered_bytes // 2:
@@ -152,12 +153,7 @@ class Session:
                 self._send(m.error_frame(exc.code, exc.message, exc.request_id))
 
     def _rate_limited(self) -> bool:
-        now = time.monotonic()
-        window = self._recent_requests
-        while window and now - window[0] >= 60.0:
-            window.popleft()
-        if len(window) < self._runtime.settings.ws_rate_limit_per_minute:
-            window.append(now)
+        if self._allowance.take():
             return False
         self._strikes += 1
         if self._strikes > _RATE_LIMIT_STRIKES:

@@ -14,11 +14,17 @@ uvicorn's.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import MutableMapping
 from typing import Any
 
+from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
+from websockets.server import ServerProtocol
+
+from app.events.model import DEFLATE_WINDOW_BITS
 
 EXTENSION = "ops_bridge.frame_sink"
 
@@ -35,6 +41,15 @@ class FrameSink:
 
     def __init__(self, protocol: BridgeWebSocketProtocol) -> None:
         self._protocol = protocol
+
+    @property
+    def deflate(self) -> bool:
+        """Whether the peer accepted the shared compressed frames (permessage-deflate,
+        with a window at least as large as the one they are made with)."""
+        return any(
+            isinstance(extension, PerMessageDeflate) and extension.local_max_window_bits >= DEFLATE_WINDOW_BITS
+            for extension in self._protocol.conn.extensions
+        )
 
     @property
     def closed(self) -> bool:
@@ -78,6 +93,25 @@ class FrameSink:
 
 
 class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        if config.ws_per_message_deflate:
+            # No context takeover either way: no compressor or decompressor
+            # lives per connection between messages (tens of KiB each), and
+            # one compressed frame per event serves every connection.
+            self.conn = ServerProtocol(
+                extensions=[
+                    ServerPerMessageDeflateFactory(
+                        server_no_context_takeover=True,
+                        client_no_context_takeover=True,
+                        server_max_window_bits=DEFLATE_WINDOW_BITS,
+                        compress_settings={"memLevel": 5},
+                    )
+                ],
+                max_size=config.ws_max_size,
+                logger=logging.getLogger("uvicorn.error"),
+            )
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         # The ASGI task was created but has not run yet: the scope can still be
@@ -88,7 +122,11 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:
         await super().send(message)
-        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+        if message["type"] == "websocket.accept":
+            # The handshake's request and response are not needed again, and
+            # a connection may stay open for hours.
+            self.request = self.response = None  # type: ignore[assignment]
+        elif message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
             # A refused handshake (401/403/429) is a complete answer: without
             # this, uvicorn logs an error for every one it sends.
             self.handshake_complete = True

@@ -37,6 +37,10 @@ class RecordingSink:
     def closed(self) -> bool:
         return self.closed_with is not None
 
+    @property
+    def deflate(self) -> bool:
+        return False
+
     def positions(self) -> list[int]:
         return [int(part.split(b'"id":')[1].split(b",")[0]) for write in self.writes for part in _frames(write)]
 

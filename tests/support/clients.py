@@ -30,7 +30,8 @@ async def open_stream(url: str, token: str | None, **kwargs: Any) -> ClientConne
     headers = dict(kwargs.pop("additional_headers", {}) or {})
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return await connect(url, additional_headers=headers, open_timeout=10, **kwargs)
+    # Generous: a shared CI machine can be very busy; a refused handshake still fails at once.
+    return await connect(url, additional_headers=headers, open_timeout=30, **kwargs)
 
 
 async def receive(ws: ClientConnection, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
