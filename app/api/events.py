@@ -18,6 +18,7 @@ from app.api.listing import AnyOf
 from app.api.routing import JsonApiRoute
 from app.contract.payloads import Action, Topic
 from app.errors import Conflict
+from app.events import retention
 from app.store.event_reads import read_visible
 
 router = APIRouter(route_class=JsonApiRoute, tags=["events"])
@@ -79,6 +80,10 @@ class EventLogPage(BaseModel):
 
     events: list[EventMessage] = Field(description="Oldest first.")
     next_after: int = Field(description="Pass as `after` next time; also the `last_event_id` to open the socket with.")
+    complete: bool = Field(
+        description="False when `after` is older than the log's retention (RESUME_TOO_OLD): events after it were "
+        "purged, so re-fetch your data; the page continues with what is kept."
+    )
 
 
 @router.get(
@@ -92,8 +97,17 @@ class EventLogPage(BaseModel):
 async def read_events(request: Request, principal: Authenticated, query: Annotated[EventQuery, Query()]) -> Response:
     async with runtime_of(request).engine.connect() as conn:
         page = await read_visible(conn, principal, after=query.after, limit=query.limit, topics=query.type)
+        complete = query.after >= await retention.purged_through(conn)
     if query.after > page.newest:
         raise PositionUnknown(f"after={query.after} is ahead of the event log, whose newest position is {page.newest}")
     # The stored bodies are the socket's messages already: splice them, never re-serialize.
-    body = b'{"events":[' + b",".join(event.body for event in page.events) + b'],"next_after":%d}' % page.next_after
+    body = (
+        b'{"events":['
+        + b",".join(event.body for event in page.events)
+        + b'],"next_after":%d,"complete":%s}'
+        % (
+            page.next_after,
+            b"true" if complete else b"false",
+        )
+    )
     return Response(body, media_type="application/json")

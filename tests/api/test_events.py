@@ -95,7 +95,7 @@ async def test_paging_the_log_walks_it_once_and_moves_past_what_the_caller_canno
 
     assert walked == [event["id"] for event in full["events"]]
     assert full["next_after"] == 9  # the newest position, though the last one is not for this caller
-    assert blind == {"events": [], "next_after": 9}
+    assert blind == {"events": [], "next_after": 9, "complete": True}
 
 
 async def test_the_type_filter_and_positions_ahead_of_the_log(http: httpx.AsyncClient) -> None:
@@ -108,5 +108,5 @@ async def test_the_type_filter_and_positions_ahead_of_the_log(http: httpx.AsyncC
 
     assert [e["type"] for e in assets_only["events"]] == ["incident", "asset", "asset", "asset", "asset"]
     assert (ahead.status_code, ahead.json()["error"]["code"]) == (409, "RESUME_POSITION_UNKNOWN")
-    assert at_end.json() == {"events": [], "next_after": 9}
+    assert at_end.json() == {"events": [], "next_after": 9, "complete": True}
     assert negative.status_code == 422

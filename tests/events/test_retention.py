@@ -77,3 +77,22 @@ async def test_a_client_resuming_from_before_the_purge_point_is_told_to_refetch_
     assert warning["data"]["code"] == "RESUME_TOO_OLD"
     assert hello["data"]["resume"] == {"from": 1, "complete": False, "replay_from": 2}
     assert [event["id"] for event in replayed] == [3, 4]
+
+
+async def test_polling_from_before_the_purge_point_says_the_page_is_incomplete(
+    database_url: str, tmp_path: Path
+) -> None:
+    with server_in_thread(make_settings(database_url, tmp_path)) as running:
+        async with httpx.AsyncClient(base_url=running.http) as http:
+            for number in range(1, 5):
+                await http.post("/api/webhooks/jira", json=issue_event(number))
+            _age(database_url, [1, 2])
+            assert await _purge(database_url) == 2
+            headers = {"Authorization": f"Bearer {token()}"}
+            stale = (await http.get("/api/events", params={"after": 1}, headers=headers)).json()
+            fresh = (await http.get("/api/events", params={"after": 2}, headers=headers)).json()
+
+    assert stale["complete"] is False
+    assert [event["id"] for event in stale["events"]] == [3, 4]
+    assert fresh["complete"] is True
+    assert [event["id"] for event in fresh["events"]] == [3, 4]
