@@ -1,5 +1,7 @@
 # Ops Bridge: a slim image that runs as an unprivileged user.
 # Production points DATABASE_URL at a real PostgreSQL; the image has no embedded one.
+# (Written and checked by reading: the machines this was built on run no Docker engine.
+# tests/test_compose.py checks this file and docker-compose.yml against the code.)
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
@@ -10,11 +12,12 @@ RUN python -m venv /opt/venv \
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/srv \
     HOST=0.0.0.0 \
     PORT=8000 \
     ENVIRONMENT=production
-RUN useradd --system --uid 10001 --home-dir /srv ops-bridge
+RUN useradd --system --uid 10001 --no-create-home --home-dir /srv --shell /usr/sbin/nologin ops-bridge
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
 # The app next to alembic.ini and migrations/ (PYTHONPATH puts it first), so
@@ -24,8 +27,12 @@ COPY migrations ./migrations
 COPY app ./app
 USER ops-bridge
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
-# Applies migrations, then serves. Run `ops-bridge migrate` as a one-off job and
-# set MIGRATE_ON_START=false to keep schema changes out of the start-up path.
+# Ready: the database answers, its schema is current, the event listener is connected.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os,sys,urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8000'), timeout=2).status == 200 else 1)"]
+STOPSIGNAL SIGTERM
+# Applies migrations, then serves (JSON logs: ENVIRONMENT=production). To keep
+# schema changes out of the start-up path, run `ops-bridge migrate` as a one-off
+# job and set MIGRATE_ON_START=false (docker-compose.yml does). Several worker
+# processes: `ops-bridge serve --workers N` (their /metrics are added up).
 CMD ["ops-bridge", "serve"]

@@ -14,12 +14,15 @@ from fastapi import FastAPI, WebSocket
 from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
+from app.observability.requests import RequestIdMiddleware
 from app.ws.endpoint import STREAM_PATH, stream
 
 
 class OpsBridgeApp:
     def __init__(self, api: FastAPI) -> None:
         self.api = api
+        # The stream's connections get a request id for their log lines too.
+        self._stream = RequestIdMiddleware(self._serve_stream)
 
     @property
     def state(self) -> State:
@@ -27,10 +30,13 @@ class OpsBridgeApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
-            scope["app"] = self.api
-            await stream(WebSocket(scope, receive, send))
+            await self._stream(scope, receive, send)
             return
         await self.api(scope, receive, send)
+
+    async def _serve_stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self.api
+        await stream(WebSocket(scope, receive, send))
 
     def __getattr__(self, name: str) -> Any:
         # openapi(), routes and the rest are the FastAPI app's.

@@ -141,6 +141,22 @@ class Settings(BaseSettings):
         parse_targets(value)
         return value
 
+    # Operations (docs/deployment.md): the raw delivery log's retention, log
+    # lines, and who may scrape /metrics.
+    delivery_retention_days: int = Field(default=30, ge=1)
+    # None: json in production, text in development.
+    log_format: Literal["json", "text"] | None = None
+    metrics_token: SecretStr | None = None
+
+    @field_validator("log_format", "metrics_token", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format is None and self.production)
+
 
 def split_pairs(value: object) -> object:
     """`"P1=critical, Sev 2 = high"` as {"P1": "critical", "Sev 2": "high"}; other values as given."""

@@ -23,6 +23,9 @@ from app.events.listener import Listener
 from app.jobs import Jobs
 from app.logs import install_redaction
 from app.monitoring_jobs import register_monitoring_jobs
+from app.observability import exposition
+from app.observability.requests import RequestIdMiddleware
+from app.ops.retention import register_delivery_jobs
 from app.runtime import Runtime, SenderLimits
 
 _log = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ _LISTENER_START_TIMEOUT = 10.0
 
 # Each feature that needs periodic work registers its jobs here.
 JobRegistrar = Callable[[Jobs, Settings], None]
-_JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs]
+_JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs, register_delivery_jobs]
 
 
 def create_app(settings: Settings) -> OpsBridgeApp:
@@ -82,6 +85,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(webhooks_jira.router)
     app.include_router(webhooks_alerts.router)
     app.include_router(metrics.router)
@@ -92,4 +96,5 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(assets.router)
     app.include_router(notifications.router)
     app.include_router(events.router)
+    app.include_router(exposition.router)
     return OpsBridgeApp(app)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from app.config import Settings
 from app.db import embedded
@@ -74,8 +73,11 @@ def serve(settings: Settings, *, migrate: bool, workers: int = 1, banner: bool =
             os.environ["DATABASE_URL"] = url
             if settings.jwt_secret is not None and "JWT_SECRET" not in os.environ:
                 os.environ["JWT_SECRET"] = settings.jwt_secret.get_secret_value()
+            from app.observability.multiprocess import MetricsAwareMultiprocess, shared_metrics_dir
+
             config = uvicorn_config(settings, "app.main:app", workers=workers)
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            with shared_metrics_dir():  # before any worker starts: each one's /metrics adds up all of them
+                MetricsAwareMultiprocess(config, sockets=[config.bind_socket()]).run()
         else:
             uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
 

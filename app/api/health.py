@@ -1,14 +1,28 @@
-"""Liveness and readiness."""
+"""Liveness and readiness, each with what an operator needs to act on.
+
+/healthz: the process serves HTTP (restart it if not). /readyz: it can do its
+work: the database answers within a few seconds, its schema is one this
+release can run on, and the event listener is connected (send it traffic only
+if so); a failing check names itself and says why in plain words.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.api.deps import runtime_of
+from app.db.revision import schema_state
+from app.logs import redact
+from app.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
+
+_DATABASE_TIMEOUT = 3.0
 
 
 @router.get("/healthz", summary="Liveness: the process is serving")
@@ -16,17 +30,68 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the database answers and the event listener is connected")
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers, its schema is current, and the event listener is connected",
+    responses={503: {"description": "Not ready: `reasons` says which check failed and why"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
-    checks = {"database": "ok", "listener": "ok" if runtime.listener.ready else "down"}
-    try:
-        async with runtime.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not ready", reported, never raised
-        checks["database"] = "down"
-    ready = all(value == "ok" for value in checks.values())
-    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    reasons: dict[str, str] = {}
+    database_reason, schema_reason = await _database(runtime)
+    if database_reason is not None:
+        reasons["database"] = database_reason
+    if schema_reason is not None:
+        reasons["schema"] = schema_reason
+    listener_reason = _listener(runtime)
+    if listener_reason is not None:
+        reasons["listener"] = listener_reason
+    checks = {name: "down" if name in reasons else "ok" for name in ("database", "schema", "listener")}
+    if database_reason is not None:
+        checks["schema"] = "unknown"
+    body: dict[str, object] = {"status": "not ready" if reasons else "ready", "checks": checks}
+    if reasons:
+        body["reasons"] = reasons
+    body["listener"] = _listener_details(runtime)
     if runtime.hub.started:
         body["position"] = runtime.hub.position
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+async def _database(runtime: Runtime) -> tuple[str | None, str | None]:
+    """(why the database is not usable, why its schema is not), None where it is."""
+    try:
+        async with asyncio.timeout(_DATABASE_TIMEOUT):
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                state = await schema_state(conn)
+    except TimeoutError:
+        return f"no answer within {_DATABASE_TIMEOUT:g}s", None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported, never raised
+        return f"unreachable: {redact(_first_line(exc))}", None
+    return None, None if state.usable else state.explain()
+
+
+def _listener(runtime: Runtime) -> str | None:
+    listener = runtime.listener
+    if listener.ready:
+        return None
+    if not runtime.hub.started:
+        return "the event listener has not connected yet (start-up, or the database refuses it)"
+    return (
+        "the LISTEN connection is lost and being re-made "
+        f"({listener.reconnects} reconnect(s) so far); subscribers of this process get nothing meanwhile"
+    )
+
+
+def _listener_details(runtime: Runtime) -> dict[str, object]:
+    listener = runtime.listener
+    details: dict[str, object] = {"connected": listener.ready, "reconnects": listener.reconnects}
+    if listener.last_read_at:
+        details["last_read_seconds_ago"] = round(time.monotonic() - listener.last_read_at, 3)
+    return details
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]

@@ -31,6 +31,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, RateLimited
+from app.observability.webhooks import observe_webhook
 from app.store import deliveries
 
 _log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class Sender(Generic[Change]):
 
 
 async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
+    with observe_webhook(sender.name, sender.delivery_key(request)) as observation:  # metrics and the log line
+        return observation.answered(await _receive(request, sender))
+
+
+async def _receive(request: Request, sender: Sender[Change]) -> JSONResponse:
     runtime = runtime_of(request)
     settings = runtime.settings
     bucket = runtime.sender_limits.get(sender.name)
@@ -72,33 +78,32 @@ async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
     now = utcnow()
     key = sender.delivery_key(request)
     headers = deliveries.keepable_headers(request.headers)
+    query = deliveries.keepable_query(request.query_params)
     try:
         change = sender.translate(body, now, settings)
     except InvalidPayload as exc:
         async with runtime.engine.begin() as conn:
             await deliveries.record_new(
                 conn, sender=sender.name, delivery_key=key, headers=headers, body=raw,
-                outcome="rejected", error=exc.message,
+                outcome="rejected", error=exc.message, query=query,
             )  # fmt: skip
-        _log.info("%s delivery rejected: %s", sender.name, exc.message)
         raise
     if isinstance(change, Ignored):
         async with runtime.engine.begin() as conn:
             await deliveries.record_new(
-                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="ignored"
+                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="ignored", query=query
             )
-        _log.info("%s delivery ignored: %s", sender.name, change.what)
         return JSONResponse({"status": "ignored", "event": change.what}, status_code=202)
     if sender.apply_many is not None:
         produced = await runtime.writer(sender.name, sender.apply_many).write(
-            deliveries.Received(key, headers, raw), change, now
+            deliveries.Received(key, headers, raw, query), change, now
         )
         if produced is None:
             return JSONResponse({"status": "duplicate", "events": 0}, status_code=200)
         return JSONResponse({"status": "stored" if produced else "unchanged", "events": produced}, status_code=200)
     async with runtime.engine.begin() as conn:
         delivery_id = await deliveries.record_new(
-            conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="applied"
+            conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="applied", query=query
         )
         if delivery_id is None:
             return JSONResponse({"status": "duplicate", "events": 0}, status_code=200)

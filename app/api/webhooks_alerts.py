@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -50,9 +50,8 @@ def _token_only(request: Request, _body: bytes, settings: Settings) -> None:
     require_alert_token(request, settings)
 
 
-def defaults_from(request: Request, settings: Settings, severity: Severity) -> AlertDefaults:
+def defaults_from(query: Mapping[str, str], settings: Settings, severity: Severity) -> AlertDefaults:
     """Defaults for what a payload leaves out: the URL's query first, then settings."""
-    query = request.query_params
     wanted = query.get("severity")
     chosen = vocab.severity(wanted) if wanted else severity
     if chosen is None:
@@ -75,14 +74,6 @@ async def _apply_batch(conn: AsyncConnection, batch: AlertBatch, now: datetime) 
 Parse = Callable[[Any, AlertDefaults, datetime], AlertBatch | Ignored]
 
 
-def _sender(name: str, request: Request, parse: Parse, severity: Severity) -> Sender[AlertBatch]:
-    def translate(body: Any, now: datetime, settings: Settings) -> AlertBatch | Ignored:
-        return parse(body, defaults_from(request, settings, severity), now)
-
-    authenticate = authenticate_grafana if name == "grafana" else _token_only
-    return Sender(name=name, authenticate=authenticate, translate=translate, apply=_apply_batch)
-
-
 def _grafana(body: Any, defaults: AlertDefaults, now: datetime) -> AlertBatch | Ignored:
     if not isinstance(body, dict):
         raise InvalidPayload("a Grafana webhook body must be a JSON object")
@@ -93,42 +84,71 @@ def _grafana(body: Any, defaults: AlertDefaults, now: datetime) -> AlertBatch | 
     raise InvalidPayload("not a Grafana alert webhook: neither 'alerts' (unified) nor 'evalMatches'/'ruleId' (legacy)")
 
 
+# Each alert sender's adapter, and the severity of alerts that name none.
+_ALERT_FORMATS: dict[str, tuple[Parse, Severity]] = {
+    "alertmanager": (
+        lambda body, defaults, now: alertmanager.parse_delivery(body, defaults, received_at=now),
+        "medium",
+    ),
+    "grafana": (_grafana, "medium"),
+    "generic": (lambda body, defaults, now: generic_alert.parse_delivery(body, defaults, received_at=now), "medium"),
+    "uptime-kuma": (lambda body, defaults, now: uptime_kuma.parse_delivery(body, defaults, received_at=now), "high"),
+}
+ALERT_SENDER_NAMES = tuple(_ALERT_FORMATS)
+
+
+def alert_sender(name: str, query: Mapping[str, str]) -> Sender[AlertBatch]:
+    """The sender `name` (a key of `_ALERT_FORMATS`) for a delivery posted with `query`."""
+    parse, severity = _ALERT_FORMATS[name]
+
+    def translate(body: Any, now: datetime, settings: Settings) -> AlertBatch | Ignored:
+        return parse(body, defaults_from(query, settings, severity), now)
+
+    authenticate = authenticate_grafana if name == "grafana" else _token_only
+    return Sender(name=name, authenticate=authenticate, translate=translate, apply=_apply_batch)
+
+
 @router.post("/api/webhooks/alertmanager", summary="Receive a Prometheus Alertmanager webhook", responses=_RESPONSES)
 async def receive_alertmanager(request: Request) -> JSONResponse:
-    parse: Parse = lambda body, defaults, now: alertmanager.parse_delivery(body, defaults, received_at=now)  # noqa: E731
-    return await receive(request, _sender("alertmanager", request, parse, "medium"))
+    return await receive(request, alert_sender("alertmanager", request.query_params))
 
 
 @router.post(
     "/api/webhooks/grafana", summary="Receive a Grafana alerting webhook (unified or legacy)", responses=_RESPONSES
 )
 async def receive_grafana(request: Request) -> JSONResponse:
-    return await receive(request, _sender("grafana", request, _grafana, "medium"))
+    return await receive(request, alert_sender("grafana", request.query_params))
 
 
 @router.post(
     "/api/webhooks/alerts", summary="Receive alerts in the contract's shape (one or a list)", responses=_RESPONSES
 )
 async def receive_generic(request: Request) -> JSONResponse:
-    parse: Parse = lambda body, defaults, now: generic_alert.parse_delivery(body, defaults, received_at=now)  # noqa: E731
-    return await receive(request, _sender("generic", request, parse, "medium"))
+    return await receive(request, alert_sender("generic", request.query_params))
 
 
 @router.post("/api/webhooks/uptime-kuma", summary="Receive an Uptime Kuma webhook notification", responses=_RESPONSES)
 async def receive_uptime_kuma(request: Request) -> JSONResponse:
-    parse: Parse = lambda body, defaults, now: uptime_kuma.parse_delivery(body, defaults, received_at=now)  # noqa: E731
-    return await receive(request, _sender("uptime-kuma", request, parse, "high"))
+    return await receive(request, alert_sender("uptime-kuma", request.query_params))
 
 
 SnsChange = AlertBatch | cloudwatch_sns.SnsSubscription
 
 
-def _sns_sender(request: Request) -> Sender[SnsChange]:
+def is_subscription(change: object) -> bool:
+    """A subscription to confirm: an outbound call, not a change of state."""
+    return isinstance(change, cloudwatch_sns.SnsSubscription)
+
+
+def sns_sender(query: Mapping[str, str]) -> Sender[SnsChange]:
+    """CloudWatch through SNS, for a delivery posted with `query`. Its apply confirms a
+    subscription (an outbound call) when the change is one: see `is_subscription`."""
+
     def translate(body: Any, now: datetime, settings: Settings) -> SnsChange | Ignored:
         rules = cloudwatch_sns.SnsRules(
             topic_arns=frozenset(settings.sns_topic_arns), subscribe_url=re.compile(settings.sns_subscribe_url_pattern)
         )
-        return cloudwatch_sns.parse_delivery(body, defaults_from(request, settings, "high"), rules, received_at=now)
+        return cloudwatch_sns.parse_delivery(body, defaults_from(query, settings, "high"), rules, received_at=now)
 
     async def apply(conn: AsyncConnection, change: SnsChange, now: datetime) -> int:
         if isinstance(change, cloudwatch_sns.SnsSubscription):
@@ -152,7 +172,7 @@ def _sns_sender(request: Request) -> Sender[SnsChange]:
 )
 async def receive_cloudwatch(request: Request) -> JSONResponse:
     try:
-        return await receive(request, _sns_sender(request))
+        return await receive(request, sns_sender(request.query_params))
     except Unauthenticated as exc:
         # SNS sends the credentials of a `https://user:pass@host/` endpoint only
         # after a Basic challenge.

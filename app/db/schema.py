@@ -239,3 +239,7 @@ notification_reads = Table(
     Column("notification_id", Text, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True),
     Column("read_at", DateTime(timezone=True), nullable=False),
 )
+
+# The delivery log's URL query without credentials, and its last reprocessing (migration 0004o).
+webhook_deliveries.append_column(Column("query", JSONB, nullable=False, server_default="{}"))
+webhook_deliveries.append_column(Column("reprocessed_at", DateTime(timezone=True)))

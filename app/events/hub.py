@@ -27,6 +27,7 @@ from typing import Protocol
 
 from app.auth.principal import Principal
 from app.events.model import Event
+from app.observability import metrics
 
 _log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ class Hub:
             self._remember(event)
         last = fresh[-1].position
         personal = any(event.audience is not None for event in fresh)
+        started, delivered_before = time.perf_counter(), self.delivered
         self._publishing = True
         try:
             deadline = time.monotonic() + _SLICE_SECONDS
@@ -234,6 +236,7 @@ class Hub:
             self._publishing = False
             self._advanced.set()
             self._advanced = asyncio.Event()
+        metrics.events_offered(fresh, self.delivered - delivered_before, time.perf_counter() - started)
 
     def _remember(self, event: Event) -> None:
         if len(self._recent) == self._recent.maxlen:
@@ -255,6 +258,7 @@ class Hub:
     def evict_slow(self, subscriber: Subscriber) -> None:
         self.detach(subscriber)
         self.dropped_slow += 1
+        metrics.DROPPED_SLOW.inc()
         _log.warning("closing slow subscriber %s (%s)", subscriber.id, subscriber.principal.sub)
         subscriber.sink.close(SLOW_CONSUMER, "slow consumer: reconnect with last_event_id")
 

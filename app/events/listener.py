@@ -20,6 +20,7 @@ from app.db.schema import EVENTS_CHANNEL
 from app.db.urls import libpq_url
 from app.events import log
 from app.events.hub import Hub
+from app.observability import metrics
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Listener:
                 backoff = _MIN_BACKOFF  # it was up until now: the first retry comes quickly
                 self._connected.clear()
             self.reconnects += 1
+            metrics.LISTENER_RECONNECTS.inc()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
@@ -95,6 +97,7 @@ class Listener:
             async with asyncio.timeout(_READ_TIMEOUT):
                 events = await log.read_after(conn, self._hub.position, limit=_BATCH)
             self.last_read_at = time.monotonic()
+            metrics.listener_read(events)
             if events:
                 await self._hub.publish(events)
             if len(events) < _BATCH:

@@ -9,7 +9,7 @@ from psycopg import AsyncConnection
 from app.events.model import Event
 
 _READ = """
-SELECT position, topic, squad, environment, audience, message::text
+SELECT position, topic, squad, environment, audience, message::text, extract(epoch FROM created_at)::float8
 FROM events
 WHERE position > %(after)s AND position <= %(upto)s
 ORDER BY position

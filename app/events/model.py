@@ -80,6 +80,8 @@ class Event:
     environment: str | None
     audience: frozenset[str] | None
     body: bytes
+    # Seconds since the epoch at which the writing transaction began (for latency metrics; 0: unknown).
+    created_at: float = 0.0
     _frame: bytes | None = field(default=None, repr=False)
     _deflated: bytes | None = field(default=None, repr=False)
     _deflate_tried: bool = field(default=False, repr=False)
@@ -93,6 +95,7 @@ class Event:
         environment: str | None,
         audience: list[str] | None,
         message: str,
+        created_at: float = 0.0,
     ) -> Event:
         # The writer serialized the message without its id; splice the id in
         # instead of parsing and serializing again.
@@ -106,6 +109,7 @@ class Event:
             environment=environment,
             audience=frozenset(audience) if audience is not None else None,
             body=body,
+            created_at=created_at,
         )
 
     @property

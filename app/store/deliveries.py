@@ -2,25 +2,31 @@
 
 Kept (for DELIVERY_RETENTION_DAYS) so deliveries can be run through the mapping
 again after it changes, and so a redelivery of the same delivery id is known.
-Headers that carry credentials are never kept.
+Headers and query parameters that carry credentials are never kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.schema import webhook_deliveries
 
 Outcome = Literal["applied", "unchanged", "ignored", "rejected"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 _SECRET_HINTS = ("authorization", "cookie", "signature", "token", "secret", "password", "api-key", "apikey")
+# Query parameter names are freer (`?api_key=`, `?sig=`, `?auth=`).
+_SECRET_PARAMETER_HINTS = (*_SECRET_HINTS, "key", "sig", "auth", "pass")
 _MAX_HEADER_VALUE = 512
+_MAX_QUERY_NAME = 60
+_MAX_QUERY_VALUE = 200
 
 
 def keepable_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -29,6 +35,16 @@ def keepable_headers(headers: Mapping[str, str]) -> dict[str, str]:
         name.lower(): value[:_MAX_HEADER_VALUE]
         for name, value in headers.items()
         if not any(hint in name.lower() for hint in _SECRET_HINTS)
+    }
+
+
+def keepable_query(query: Mapping[str, str]) -> dict[str, str]:
+    """The URL's query parameters (a sender's defaults: `?environment=`...), without credentials
+    (Jira Server's `?secret=`)."""
+    return {
+        name[:_MAX_QUERY_NAME]: value[:_MAX_QUERY_VALUE]
+        for name, value in query.items()
+        if not any(hint in name.lower() for hint in _SECRET_PARAMETER_HINTS)
     }
 
 
@@ -41,6 +57,7 @@ async def record_new(
     body: bytes,
     outcome: Outcome,
     error: str | None = None,
+    query: dict[str, str] | None = None,
 ) -> int | None:
     """Record a delivery; None if the sender already delivered this key (a redelivery).
 
@@ -48,7 +65,15 @@ async def record_new(
     then finds it: exactly one of them is applied."""
     statement = (
         pg_insert(webhook_deliveries)
-        .values(sender=sender, delivery_key=delivery_key, headers=headers, body=body, outcome=outcome, error=error)
+        .values(
+            sender=sender,
+            delivery_key=delivery_key,
+            headers=headers,
+            body=body,
+            outcome=outcome,
+            error=error,
+            query=query or {},
+        )
         .on_conflict_do_nothing(constraint="uq_webhook_deliveries_sender_key")
         .returning(webhook_deliveries.c.id)
     )
@@ -69,6 +94,8 @@ class Received:
     delivery_key: str | None
     headers: dict[str, str]
     body: bytes
+    # The URL's query, without credentials (alert senders take defaults from it).
+    query: dict[str, str] = field(default_factory=dict)
 
 
 async def claim_keys(conn: AsyncConnection, sender: str, received: Sequence[Received]) -> set[str]:
@@ -113,4 +140,106 @@ def _row(sender: str, item: Received, outcome: Outcome) -> dict[str, object]:
         "headers": item.headers,
         "body": item.body,
         "outcome": outcome,
+        "query": item.query,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    sender: str
+    delivery_key: str | None
+    received_at: datetime
+    outcome: str
+    error: str | None
+    query: dict[str, str]
+    body: bytes = b""
+    reprocessed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which deliveries an operator means: received since (and before) a time, by sender and outcome."""
+
+    since: datetime
+    until: datetime | None = None
+    senders: Sequence[str] = ()
+    outcomes: Sequence[str] = ()
+
+    def where(self) -> list[Any]:
+        c = webhook_deliveries.c
+        conditions: list[Any] = [c.received_at >= self.since]
+        if self.until is not None:
+            conditions.append(c.received_at < self.until)
+        if self.senders:
+            conditions.append(c.sender.in_(list(self.senders)))
+        if self.outcomes:
+            conditions.append(c.outcome.in_(list(self.outcomes)))
+        return conditions
+
+
+_SUMMARY = (
+    webhook_deliveries.c.id,
+    webhook_deliveries.c.sender,
+    webhook_deliveries.c.delivery_key,
+    webhook_deliveries.c.received_at,
+    webhook_deliveries.c.outcome,
+    webhook_deliveries.c.error,
+    webhook_deliveries.c.query,
+)
+
+
+async def ids_after(conn: AsyncConnection, selection: Selection, after: int, *, upto: int, limit: int) -> list[int]:
+    """Ids in (after, upto] of the selected deliveries, oldest first."""
+    statement = (
+        select(webhook_deliveries.c.id)
+        .where(webhook_deliveries.c.id > after, webhook_deliveries.c.id <= upto, *selection.where())
+        .order_by(webhook_deliveries.c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(statement)).scalars())
+
+
+async def lock_delivery(conn: AsyncConnection, delivery_id: int) -> Delivery | None:
+    """The delivery with its body, locked until the caller's transaction ends
+    (two reprocessing runs take turns on each delivery)."""
+    statement = (
+        select(*_SUMMARY, webhook_deliveries.c.body, webhook_deliveries.c.reprocessed_at)
+        .where(webhook_deliveries.c.id == delivery_id)
+        .with_for_update()
+    )
+    row = (await conn.execute(statement)).mappings().first()
+    return None if row is None else Delivery(**row)
+
+
+async def record_reprocessed(
+    conn: AsyncConnection, delivery_id: int, outcome: Outcome, error: str | None, at: datetime
+) -> None:
+    await conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(outcome=outcome, error=error, reprocessed_at=at)
+    )
+
+
+async def newest(conn: AsyncConnection, selection: Selection, *, limit: int) -> list[Delivery]:
+    """The selected deliveries, newest first, without their bodies."""
+    statement = (
+        select(*_SUMMARY, webhook_deliveries.c.reprocessed_at)
+        .where(*selection.where())
+        .order_by(webhook_deliveries.c.received_at.desc(), webhook_deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return [Delivery(**row) for row in (await conn.execute(statement)).mappings()]
+
+
+async def purge_before(conn: AsyncConnection, cutoff: datetime, *, batch: int) -> int:
+    """Delete up to `batch` of the oldest deliveries received before `cutoff`; return how many."""
+    oldest = (
+        select(webhook_deliveries.c.id)
+        .where(webhook_deliveries.c.received_at < cutoff)
+        .order_by(webhook_deliveries.c.received_at)
+        .limit(batch)
+    )
+    result = await conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.id.in_(oldest.scalar_subquery())))
+    return int(result.rowcount)

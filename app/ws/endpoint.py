@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import runtime_of
 from app.auth.tokens import TokenError
 from app.errors import error_body
+from app.observability.connections import observed_connection
 from app.ws.handshake import accept_credentials
 from app.ws.session import Session
 from app.ws.transport import frame_sink
@@ -55,7 +56,9 @@ async def stream(websocket: WebSocket) -> None:
     try:
         await websocket.accept(subprotocol=handshake.subprotocol)
         sink.limit_kernel_buffer(runtime.settings.ws_socket_send_buffer_bytes)
-        await Session(websocket, sink, handshake, runtime).run(resume_from)
+        session = Session(websocket, sink, handshake, runtime)
+        with observed_connection(session, sub=sub, carrier=handshake.carrier):
+            await session.run(resume_from)
     finally:
         runtime.connections_by_user[sub] -= 1
         if runtime.connections_by_user[sub] <= 0:

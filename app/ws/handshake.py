@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from app.auth.credentials import SUBPROTOCOL, authenticate
+from app.auth.credentials import SUBPROTOCOL, Carrier, authenticate
 from app.auth.principal import Principal
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
@@ -17,10 +17,12 @@ class Handshake:
     principal: Principal
     # The subprotocol to echo when the token came as one: never the token itself.
     subprotocol: str | None
+    # How the token came (header, cookie, subprotocol, query): for the connection's log line.
+    carrier: Carrier = "header"
 
 
 def accept_credentials(connection: HTTPConnection, verifier: TokenVerifier, settings: Settings) -> Handshake:
     """Raises TokenError (401) or TokenForbidden (403)."""
     credentials = authenticate(connection, verifier, settings)
     subprotocol = SUBPROTOCOL if credentials.carrier == "subprotocol" else None
-    return Handshake(credentials.principal, subprotocol)
+    return Handshake(credentials.principal, subprotocol, credentials.carrier)

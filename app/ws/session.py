@@ -18,6 +18,7 @@ from app.auth.tokens import TokenError
 from app.clock import iso, utcnow
 from app.domain.notifications import new_notification
 from app.events.hub import Subscriber, TopicFilter
+from app.observability import metrics
 from app.ratelimit import TokenBucket
 from app.runtime import Runtime
 from app.store.notifications import audience_of, create_notification
@@ -47,6 +48,8 @@ class Session:
         self._strikes = 0
         self._catch_up: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
+        # The close code the connection ended with (None until it has).
+        self.close_code: int | None = None
 
     async def run(self, resume_from: int | None) -> None:
         try:
@@ -124,6 +127,7 @@ class Session:
                 return
             target = hub.position
             events = hub.recent_after(sub.cursor, target)
+            metrics.replay_read(from_memory=events is not None)
             complete = True
             if events is None:
                 events = await self._runtime.read_log(sub.cursor, upto=target, limit=_CATCH_UP_PAGE)
@@ -140,6 +144,7 @@ class Session:
         while True:
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
+                self.close_code = message.get("code")
                 return
             if self._rate_limited():
                 continue
@@ -157,6 +162,8 @@ class Session:
             return False
         self._strikes += 1
         if self._strikes > _RATE_LIMIT_STRIKES:
+            if not self._sink.closed:
+                metrics.DROPPED_RATE_LIMITED.inc()
             self._hub.detach(self.subscriber)
             self._sink.close(_POLICY_VIOLATION, "rate limit exceeded")
         else:
@@ -203,8 +210,7 @@ class Session:
             environments=frozenset(environments) if environments is not None else None,
         )
         current = self.subscriber.topics if self.subscriber.topics is not None else {}
-        self.subscriber.topics = {**current, **dict.fromkeys(topics, topic_filter)}
-        self._hub.refresh(self.subscriber)
+        self._set_topics({**current, **dict.fromkeys(topics, topic_filter)})
         self._send(self._subscription_ack("subscribe", request.id))
 
     def _resume_from(self, position: int, request_id: m.RequestId | None) -> None:
@@ -223,9 +229,13 @@ class Session:
         current = self.subscriber.topics
         if current is None:
             current = dict.fromkeys(sorted(set(m.TOPICS.values())), TopicFilter())
-        self.subscriber.topics = {name: f for name, f in current.items() if name not in topics}
-        self._hub.refresh(self.subscriber)
+        self._set_topics({name: f for name, f in current.items() if name not in topics})
         self._send(self._subscription_ack("unsubscribe", request.id))
+
+    def _set_topics(self, topics: dict[str, TopicFilter]) -> None:
+        metrics.subscriptions_moved(self.subscriber.topics, topics)
+        self.subscriber.topics = topics
+        self._hub.refresh(self.subscriber)
 
     def _subscription_ack(self, action: str, request_id: m.RequestId | None) -> bytes:
         topics = self.subscriber.topics
@@ -273,6 +283,7 @@ class Session:
         self._expiry = asyncio.get_running_loop().call_later(max(delay, 0.0), self._expire)
 
     def _expire(self) -> None:
+        metrics.DROPPED_EXPIRED.inc()
         self._hub.detach(self.subscriber)
         self._sink.close(m.TOKEN_EXPIRED_CLOSE, "token expired: reconnect with a fresh token")
 

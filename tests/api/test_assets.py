@@ -43,9 +43,10 @@ async def test_a_created_asset_is_stored_clean_and_sent_to_its_environment_only(
 async def test_a_chosen_id_is_kept_and_cannot_be_created_twice(
     server: RunningServer, http: httpx.AsyncClient, database_url: str
 ) -> None:
-    first = await http.post("/api/assets", json=asset(id="i-0abc"), headers=PUBLISHER)
     async with await open_stream(server.ws, token()) as ws:
         await receive(ws)
+        first = await http.post("/api/assets", json=asset(id="i-0abc"), headers=PUBLISHER)
+        await receive_events(ws, 1)  # else it may still be on its way when silence is expected
         again = await http.post("/api/assets", json=asset("other", id="i-0abc"), headers=PUBLISHER)
         assert await expect_silence(ws) == []
 

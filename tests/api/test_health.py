@@ -26,7 +26,7 @@ async def test_readyz_is_not_ready_while_the_listener_cannot_reconnect(
 ) -> None:
     name = make_url(database_url).database
     admin_url = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    assert (await http.get("/readyz")).json()["checks"] == {"database": "ok", "listener": "ok"}
+    assert (await http.get("/readyz")).json()["checks"] == {"database": "ok", "schema": "ok", "listener": "ok"}
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         try:
@@ -42,7 +42,8 @@ async def test_readyz_is_not_ready_while_the_listener_cannot_reconnect(
 
     assert down.json()["status"] == "not ready"
     assert down.json()["checks"]["listener"] == "down"
-    assert up.json()["checks"] == {"database": "ok", "listener": "ok"}
+    assert "LISTEN connection is lost" in down.json()["reasons"]["listener"]
+    assert up.json()["checks"] == {"database": "ok", "schema": "ok", "listener": "ok"}
 
 
 async def test_healthz_answers_while_the_process_runs(http: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import json
 import random
+import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,7 +170,8 @@ class Sender:
     def __init__(self, cluster: Cluster, rate: float, description_bytes: int = 0) -> None:
         self.cluster = cluster
         self.interval = 1.0 / rate
-        self.description = "x" * description_bytes
+        # Incompressible, so a stalled reader's buffers fill whether or not it accepted deflate.
+        self.description = secrets.token_urlsafe(description_bytes * 3 // 4) if description_bytes else ""
         self.accepted = 0
         self.retries = 0
         self._numbers = itertools.count(1)

@@ -25,7 +25,8 @@ def _unsigned(claims: dict[str, object]) -> str:
 
 
 def _claims(**overrides: object) -> dict[str, object]:
-    return {"sub": "mallory", "exp": int(time.time()) + 600, "roles": ["admin"], "squads": ["*"], **overrides}
+    # Made at collection: valid for longer than the whole suite takes on a busy machine.
+    return {"sub": "mallory", "exp": int(time.time()) + 6 * 3600, "roles": ["admin"], "squads": ["*"], **overrides}
 
 
 REFUSED = [

@@ -1,0 +1,171 @@
+"""Every metric the service exports, in one place (docs/deployment.md lists them).
+
+The hot path stays cheap: the hub reports once per event (one counter add of
+how many sockets it reached, one histogram observation of how long offering
+it to every live subscriber took), never once per socket. Label values come
+from fixed sets (sender names, outcomes, topics, drop reasons): never a user,
+token, delivery id or anything a caller chooses, so cardinality stays bounded.
+
+Under `ops-bridge serve --workers N` every worker writes its values to the
+directory in PROMETHEUS_MULTIPROC_DIR and any worker's /metrics adds them up
+(app/observability/exposition.py); gauges say how (`livesum`: the sum over
+running workers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# `_created` series double the output and no dashboard reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_FAN_OUT_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+_REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+TOPICS = ("incident", "task", "asset", "alert", "notification", "metric")
+WEBHOOK_OUTCOMES = (
+    "applied",
+    "unchanged",
+    "duplicate",
+    "ignored",
+    "rejected",
+    "unauthenticated",
+    "too_large",
+    "rate_limited",
+    "unavailable",
+    "error",
+)
+DROP_REASONS = ("slow_consumer", "token_expired", "rate_limited")
+
+# The socket side.
+CONNECTIONS = Gauge("ops_bridge_ws_connections", "Open WebSocket connections on /api/ws", multiprocess_mode="livesum")
+SUBSCRIPTIONS = Gauge(
+    "ops_bridge_ws_subscriptions",
+    "Open connections that receive each topic (a client that never subscribed receives all)",
+    ["topic"],
+    multiprocess_mode="livesum",
+)
+MESSAGES_DELIVERED = Counter(
+    "ops_bridge_ws_messages_delivered", "Event messages the hub wrote to live sockets (one per socket per event)"
+)
+DROPPED = Counter(
+    "ops_bridge_ws_dropped",
+    "Connections the server closed: slow_consumer (4008), token_expired (4001), rate_limited (1008)",
+    ["reason"],
+)
+DROPPED_SLOW = DROPPED.labels(reason="slow_consumer")
+DROPPED_EXPIRED = DROPPED.labels(reason="token_expired")
+DROPPED_RATE_LIMITED = DROPPED.labels(reason="rate_limited")
+FAN_OUT_SECONDS = Histogram(
+    "ops_bridge_fan_out_seconds",
+    "Time to offer one event to every live subscriber of this process",
+    buckets=_FAN_OUT_BUCKETS,
+)
+WEBHOOK_TO_SOCKET_SECONDS = Histogram(
+    "ops_bridge_webhook_to_socket_seconds",
+    "From an event's created_at (its writing transaction) to the hub writing it to the sockets",
+    buckets=_LATENCY_BUCKETS,
+)
+REPLAY_READS = Counter(
+    "ops_bridge_replay_reads",
+    "Pages a resuming connection read to catch up, from the in-memory ring or the database",
+    ["source"],
+)
+_REPLAY_MEMORY = REPLAY_READS.labels(source="memory")
+_REPLAY_DATABASE = REPLAY_READS.labels(source="database")
+
+# The event log and this process's listener.
+EVENT_LOG_POSITION = Gauge(
+    "ops_bridge_event_log_position", "Newest event-log position this process has read", multiprocess_mode="max"
+)
+LISTENER_RECONNECTS = Counter("ops_bridge_listener_reconnects", "Times the LISTEN connection was lost and re-made")
+LISTENER_LAG_SECONDS = Histogram(
+    "ops_bridge_listener_lag_seconds",
+    "From an event's created_at to this process's listener reading it",
+    buckets=_LATENCY_BUCKETS,
+)
+
+# The webhook side.
+WEBHOOKS = Counter("ops_bridge_webhooks", "Webhook deliveries by sender and outcome", ["sender", "outcome"])
+WEBHOOK_SECONDS = Histogram(
+    "ops_bridge_webhook_seconds", "Time to answer a webhook delivery", ["sender"], buckets=_REQUEST_BUCKETS
+)
+
+
+class _Read(Protocol):
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def created_at(self) -> float: ...
+
+
+def events_offered(events: Iterable[_Read], delivered: int, seconds: float) -> None:
+    """The hub offered a batch of `events` to every live subscriber in `seconds`,
+    making `delivered` deliveries in all (one event to one socket each)."""
+    MESSAGES_DELIVERED.inc(delivered)
+    FAN_OUT_SECONDS.observe(seconds)
+    now = time.time()
+    for event in events:
+        if event.created_at:
+            WEBHOOK_TO_SOCKET_SECONDS.observe(max(0.0, now - event.created_at))
+
+
+def listener_read(events: Iterable[_Read]) -> None:
+    """The listener read `events` (oldest first) from the log."""
+    now = time.time()
+    newest = 0
+    for event in events:
+        newest = event.position
+        if event.created_at:
+            LISTENER_LAG_SECONDS.observe(max(0.0, now - event.created_at))
+    if newest:
+        EVENT_LOG_POSITION.set(newest)
+
+
+def replay_read(from_memory: bool) -> None:
+    (_REPLAY_MEMORY if from_memory else _REPLAY_DATABASE).inc()
+
+
+def subscriptions_moved(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
+    """A connection's topics went from `before` to `after` (None: every topic; {}: none).
+
+    Called when a connection opens (None to None counts nothing: see `connection_opened`),
+    subscribes, unsubscribes and closes."""
+    for topic in TOPICS:
+        was = before is None or topic in before
+        now = after is None or topic in after
+        if was != now:
+            SUBSCRIPTIONS.labels(topic=topic).inc(1 if now else -1)
+
+
+def connection_opened() -> None:
+    CONNECTIONS.inc()
+    for topic in TOPICS:
+        SUBSCRIPTIONS.labels(topic=topic).inc()
+
+
+def connection_closed(topics: Mapping[str, Any] | None) -> None:
+    CONNECTIONS.dec()
+    subscriptions_moved(topics, {})
+
+
+def webhook_answered(sender: str, outcome: str, seconds: float) -> None:
+    WEBHOOKS.labels(sender=sender, outcome=outcome).inc()
+    WEBHOOK_SECONDS.labels(sender=sender).observe(seconds)
+
+
+def _initialise() -> None:
+    """Series that exist from the start, at zero, so rates and alerts see them before the first event."""
+    for reason in DROP_REASONS:
+        DROPPED.labels(reason=reason)
+    for topic in TOPICS:
+        SUBSCRIPTIONS.labels(topic=topic)
+
+
+_initialise()

@@ -1,0 +1,99 @@
+"""One log line and the metrics for every webhook delivery, whatever its answer.
+
+The outcome is read from the answer the webhook path gives (its `status`:
+stored, unchanged, duplicate, ignored) or from the error it raised (rejected,
+unauthenticated, too_large, rate_limited, unavailable); see WEBHOOK_OUTCOMES.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import orjson
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from app.errors import BodyTooLarge, InputError, RateLimited, StoreUnavailable, Unauthenticated
+from app.logs import fields
+from app.observability import metrics
+
+_log = logging.getLogger("app.webhooks")
+
+_STATUS_OUTCOMES = {"stored": "applied", "unchanged": "unchanged", "duplicate": "duplicate", "ignored": "ignored"}
+_ERROR_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
+    (RateLimited, "rate_limited"),
+    (BodyTooLarge, "too_large"),
+    (Unauthenticated, "unauthenticated"),
+    (InputError, "rejected"),
+    (StoreUnavailable, "unavailable"),
+    (DBAPIError, "unavailable"),
+    (OSError, "unavailable"),
+    (TimeoutError, "unavailable"),
+)
+_MAX_KEY = 100
+
+
+def outcome_of_error(error: Exception) -> str:
+    return next((outcome for kind, outcome in _ERROR_OUTCOMES if isinstance(error, kind)), "error")
+
+
+@dataclass(slots=True)
+class WebhookObservation:
+    sender: str
+    delivery_key: str | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def answered(self, response: JSONResponse) -> JSONResponse:
+        """Record the answer `response` (a JSON body with `status` and `events`) and pass it on."""
+        try:
+            body = orjson.loads(bytes(response.body))
+        except orjson.JSONDecodeError:
+            body = {}
+        status = body.get("status") if isinstance(body, dict) else None
+        outcome = _STATUS_OUTCOMES.get(str(status), "error")
+        events = body.get("events", 0) if isinstance(body, dict) else 0
+        detail = body.get("event") if outcome == "ignored" else None
+        self._record(outcome, response.status_code, events=events, detail=detail)
+        return response
+
+    def failed(self, error: Exception) -> None:
+        outcome = outcome_of_error(error)
+        status = error.status if isinstance(error, InputError | StoreUnavailable) else 503
+        detail = error.message if isinstance(error, InputError) else type(error).__name__
+        self._record(outcome, status if outcome != "error" else 500, events=0, detail=detail)
+
+    def _record(self, outcome: str, status: int, *, events: object, detail: object) -> None:
+        seconds = time.perf_counter() - self.started
+        metrics.webhook_answered(self.sender, outcome, seconds)
+        level = logging.WARNING if outcome in ("unavailable", "error") else logging.INFO
+        key = self.delivery_key[:_MAX_KEY] if self.delivery_key else None
+        _log.log(
+            level,
+            "webhook %s %s",
+            self.sender,
+            outcome,
+            extra=fields(
+                sender=self.sender,
+                outcome=outcome,
+                status=status,
+                events=events,
+                duration_ms=round(seconds * 1000, 2),
+                delivery_key=key,
+                detail=str(detail)[:300] if detail is not None else None,
+            ),
+        )
+
+
+@contextlib.contextmanager
+def observe_webhook(sender: str, delivery_key: str | None) -> Iterator[WebhookObservation]:
+    """Around one delivery: `observation.answered(response)` on the way out, or the error is recorded."""
+    observation = WebhookObservation(sender, delivery_key)
+    try:
+        yield observation
+    except Exception as error:
+        observation.failed(error)
+        raise

@@ -1,0 +1,1 @@
+"""Operator commands: check, send, reprocess, deliveries, and the delivery log's retention."""

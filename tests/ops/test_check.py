@@ -1,0 +1,143 @@
+"""`ops-bridge check`: what is wrong, in plain words, with exit code 1; never a secret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app.db.migrate import upgrade
+from app.db.revision import code_heads
+from tests.conftest import JWT_SECRET
+from tests.support.cli import run_cli
+from tests.support.database import PgServer
+from tests.support.server import free_port
+
+JIRA_SECRET = "jira-secret-for-the-check-test-0001"
+ALERT_TOKEN = "alert-token-for-the-check-test-0002"
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET, **extra}
+
+
+@pytest.fixture
+def empty_database(postgres: PgServer) -> Iterator[str]:
+    name = "t_check_empty"
+    with postgres.admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield postgres.url(name)
+    finally:
+        with postgres.admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_sound_setup_passes_and_says_what_was_checked(database_url: str, tmp_path: Path) -> None:
+    env = _env(database_url, JIRA_WEBHOOK_SECRET=JIRA_SECRET, ALERT_WEBHOOK_TOKEN=ALERT_TOKEN)
+    result = run_cli("check", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "all checks passed"
+    assert f"ok    migrations: at {code_heads()[0]}, this release's newest migration" in lines
+    assert "ok    event log: the position trigger is in place and enabled" in lines
+    assert "ok    listen/notify: a NOTIFY reached a LISTEN connection" in lines
+    assert any(line.startswith("ok    database: reached postgresql://") for line in lines)
+    assert not any(line.startswith("FAIL") for line in lines)
+
+
+def test_production_without_its_secrets_fails_naming_each_one(database_url: str, tmp_path: Path) -> None:
+    result = run_cli("check", env={"ENVIRONMENT": "production", "DATABASE_URL": database_url}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL  production:")]
+    assert any("JWT_SECRET" in line for line in failures)
+    assert any("JIRA_WEBHOOK_SECRET" in line for line in failures)
+    assert any("ALERT_WEBHOOK_TOKEN" in line for line in failures)
+    assert "3 problem(s) found" in result.stdout
+
+
+def test_no_secret_is_printed_even_when_it_is_the_problem(postgres: PgServer, tmp_path: Path) -> None:
+    password = "db-password-never-printed"
+    unreachable = f"postgresql://ops:{password}@127.0.0.1:{free_port()}/ops"
+    env = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": unreachable,
+        "JWT_SECRET": "short-and-weak",
+        "JIRA_WEBHOOK_SECRET": "changeme",
+        "ALERT_WEBHOOK_TOKEN": ALERT_TOKEN,
+    }
+    result = run_cli("check", env=env, cwd=tmp_path)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "JWT_SECRET must be a real secret of at least 32 characters" in output
+    assert "JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder" in output
+    assert "FAIL  database: cannot connect to postgresql://ops:***@127.0.0.1" in output
+    for secret in (password, "short-and-weak", "changeme", ALERT_TOKEN):
+        assert secret not in output
+
+
+def test_an_invalid_setting_is_named_with_what_it_should_be(tmp_path: Path) -> None:
+    result = run_cli("check", env={"PORT": "70000", "WS_PING_INTERVAL": "soon"}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "FAIL  configuration: PORT: Input should be less than or equal to 65535" in result.stdout
+    assert "FAIL  configuration: WS_PING_INTERVAL: Input should be a valid number" in result.stdout
+
+
+def test_an_unmigrated_database_is_told_to_run_migrate(empty_database: str, tmp_path: Path) -> None:
+    result = run_cli("check", env=_env(empty_database), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "FAIL  migrations: no migrations applied: run 'ops-bridge migrate'" in result.stdout
+
+
+def test_a_database_behind_this_release_says_how_far_and_what_to_run(empty_database: str, tmp_path: Path) -> None:
+    upgrade(empty_database, "0003s")
+
+    result = run_cli("check", env=_env(empty_database), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"FAIL  migrations: at 0003s, 1 migration(s) behind {code_heads()[0]}: run 'ops-bridge migrate'" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ("ALTER TABLE events DISABLE TRIGGER events_assign_position", "the trigger events_assign_position is disabled"),
+        (
+            "DROP TRIGGER events_assign_position ON events",
+            "the trigger events_assign_position on table events is missing",
+        ),
+    ],
+)
+def test_a_missing_or_disabled_event_trigger_is_a_failure(
+    database_url: str, tmp_path: Path, change: str, says: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(change)
+
+    result = run_cli("check", env=_env(database_url), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"FAIL  event log: {says}" in result.stdout
+
+
+def test_development_defaults_pass_with_warnings_about_unauthenticated_webhooks(
+    database_url: str, tmp_path: Path
+) -> None:
+    result = run_cli("check", env={"DATABASE_URL": database_url}, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    assert (
+        "warn  webhooks: JIRA_WEBHOOK_SECRET is not set: those webhooks are accepted unauthenticated" in result.stdout
+    )
+    assert "warn  tokens: no JWT key set: serve uses a development secret kept under DATA_DIR" in result.stdout
+    assert not (tmp_path / "data" / "dev-jwt-secret").exists()  # checking changes nothing

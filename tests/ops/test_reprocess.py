@@ -1,0 +1,183 @@
+"""Reprocessing stored deliveries through today's mapping: idempotent, oldest
+first, one transaction per delivery, events sent only for what changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.clock import utcnow
+from app.config import Settings
+from app.ops.reprocess import Result, reprocess
+from app.store.deliveries import Selection
+from tests.conftest import make_settings, token
+from tests.support.clients import expect_silence, fixture_bytes, open_stream, receive, receive_events
+from tests.support.deliveries import count, rows
+from tests.support.jira import issue_event
+from tests.support.ops import delivery_row, engine_for, store_delivery
+from tests.support.server import RunningServer
+
+
+async def _reprocess(
+    database_url: str, settings: Settings, selection: Selection | None = None, *, dry_run: bool = False
+) -> list[Result]:
+    results: list[Result] = []
+    selection = selection or Selection(since=utcnow() - timedelta(days=1))
+    async with engine_for(database_url) as engine:
+        await reprocess(engine, settings, selection, dry_run=dry_run, report=results.append)
+    return results
+
+
+async def test_a_delivery_an_older_mapping_rejected_is_applied_and_its_event_sent(
+    server: RunningServer, database_url: str, settings: Settings
+) -> None:
+    delivery = store_delivery(database_url, "jira", issue_event(5), error="no squad rule matched (old mapping)")
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        [result] = await _reprocess(database_url, settings)
+        [event] = await receive_events(ws, 1)
+
+    assert (result.before, result.after, result.events) == ("rejected", "applied", 1)
+    assert (event["type"], event["action"], event["data"]["jira_id"]) == ("incident", "created", "OPS-5")
+    outcome, error, reprocessed_at = delivery_row(database_url, delivery)
+    assert (outcome, error) == ("applied", None)
+    assert reprocessed_at is not None
+
+
+async def test_reprocessing_again_changes_nothing_and_sends_nothing(
+    server: RunningServer, database_url: str, settings: Settings
+) -> None:
+    delivery = store_delivery(database_url, "jira", issue_event(6))
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        await _reprocess(database_url, settings)
+        await receive_events(ws, 1)
+        second = await _reprocess(database_url, settings)
+        assert await expect_silence(ws) == []
+
+    assert [(r.before, r.after, r.events) for r in second] == [("applied", "applied", 0)]
+    assert delivery_row(database_url, delivery)[0] == "applied"
+    assert count(database_url, "incidents") == 1
+
+
+async def test_after_a_mapping_change_the_dashboard_converges_on_the_corrected_state(
+    server: RunningServer, http: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    # Received under the old mapping: a Bug is a task.
+    created = await http.post("/api/webhooks/jira", json=issue_event(7, issue_type="Bug", priority="Highest"))
+    assert created.json() == {"status": "stored", "events": 1}
+    corrected = make_settings(database_url, tmp_path, incident_issue_types=["Incident", "Bug"])
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        [result] = await _reprocess(database_url, corrected)
+        moved = await receive_events(ws, 2)
+        again = await _reprocess(database_url, corrected)
+        assert await expect_silence(ws) == []
+
+    assert [(e["type"], e["action"]) for e in moved] == [("task", "deleted"), ("incident", "created")]
+    assert moved[1]["data"]["severity"] == "critical"
+    assert (result.after, result.events) == ("applied", 2)
+    assert rows(database_url, "SELECT jira_key FROM incidents") == [("OPS-7",)]
+    assert count(database_url, "tasks") == 0
+    assert [(r.after, r.events) for r in again] == [("applied", 0)]
+
+
+async def test_deliveries_run_oldest_first_and_an_older_update_does_not_undo_a_newer_one(
+    database_url: str, settings: Settings
+) -> None:
+    now = utcnow()
+    newer = issue_event(8, event="jira:issue_updated", priority="Low", updated="2025-01-17T12:00:00.000+0000")
+    older = issue_event(8, priority="Highest", updated="2025-01-17T10:30:00.000+0000")
+    second = store_delivery(database_url, "jira", newer, received_at=now - timedelta(minutes=1))
+    first = store_delivery(database_url, "jira", older, received_at=now - timedelta(minutes=2))
+
+    results = await _reprocess(database_url, settings)
+
+    assert [r.delivery_id for r in results] == [second, first]  # by arrival in the log: the id
+    assert rows(database_url, "SELECT severity FROM incidents") == [("low",)]
+    assert [(r.after, r.events) for r in results] == [("applied", 1), ("unchanged", 0)]
+
+
+async def test_a_delivery_that_still_does_not_map_stays_rejected_with_todays_error(
+    database_url: str, settings: Settings
+) -> None:
+    delivery = store_delivery(database_url, "jira", fixture_bytes("malformed/jira_issue_without_key.json"))
+
+    [result] = await _reprocess(database_url, settings)
+
+    outcome, error, _ = delivery_row(database_url, delivery)
+    assert (result.after, outcome) == ("rejected", "rejected")
+    assert error is not None
+    assert "key" in error
+    assert error != "rejected by an older mapping"
+    assert count(database_url, "events") == 0
+
+
+async def test_only_the_chosen_senders_and_outcomes_received_since_are_reprocessed(
+    database_url: str, settings: Settings
+) -> None:
+    wanted = store_delivery(database_url, "jira", issue_event(9))
+    store_delivery(database_url, "jira", issue_event(10), outcome="ignored", error=None)
+    store_delivery(database_url, "generic", fixture_bytes("generic/single.json"))
+    store_delivery(database_url, "jira", issue_event(11), received_at=utcnow() - timedelta(days=3))
+
+    since = utcnow() - timedelta(days=1)
+    results = await _reprocess(database_url, settings, Selection(since, senders=["jira"], outcomes=["rejected"]))
+
+    assert [r.delivery_id for r in results] == [wanted]
+    assert rows(database_url, "SELECT jira_key FROM incidents") == [("OPS-9",)]
+
+
+async def test_an_alert_delivery_is_mapped_with_the_query_defaults_it_arrived_with(
+    database_url: str, settings: Settings
+) -> None:
+    body = {"metric": "disk_usage", "value": 97, "threshold": 90, "severity": "high", "resource_id": "db-01"}
+    store_delivery(database_url, "generic", body, query={"environment": "staging", "squad": "storage"})
+
+    [result] = await _reprocess(database_url, settings)
+
+    assert (result.after, result.events) == ("applied", 1)
+    assert rows(database_url, "SELECT environment, squad FROM alerts") == [("staging", "storage")]
+
+
+async def test_a_dry_run_says_what_would_change_and_writes_and_sends_nothing(
+    server: RunningServer, database_url: str, settings: Settings
+) -> None:
+    delivery = store_delivery(database_url, "jira", issue_event(12))
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        [result] = await _reprocess(database_url, settings, dry_run=True)
+        assert await expect_silence(ws) == []
+
+    assert (result.after, result.events) == ("applied", 1)
+    assert delivery_row(database_url, delivery) == ("rejected", "rejected by an older mapping", None)
+    assert count(database_url, "incidents") == 0
+    assert count(database_url, "events") == 0
+
+
+async def test_a_subscription_confirmation_is_never_confirmed_again(database_url: str, settings: Settings) -> None:
+    body = fixture_bytes("cloudwatch/subscription_confirmation.json")
+    delivery = store_delivery(database_url, "cloudwatch", body, outcome="unchanged", error=None)
+
+    [result] = await _reprocess(database_url, settings)
+
+    assert result.skipped == "a subscription confirmation is not repeated"
+    assert delivery_row(database_url, delivery) == ("unchanged", None, None)
+
+
+@pytest.mark.parametrize("sender", ["jira", "generic"])
+async def test_a_delivery_received_live_is_recorded_so_it_can_be_reprocessed(
+    http: httpx.AsyncClient, database_url: str, settings: Settings, sender: str
+) -> None:
+    alert = {"metric": "disk_usage", "value": 97, "threshold": 90, "severity": "high"}
+    path, body = ("jira", issue_event(13)) if sender == "jira" else ("alerts", alert)
+    response = await http.post(f"/api/webhooks/{path}?environment=staging", json=body)
+    assert response.status_code == 200
+
+    [result] = await _reprocess(database_url, settings)
+
+    assert (result.sender, result.before, result.after, result.events) == (sender, "applied", "applied", 0)
+    assert rows(database_url, "SELECT query FROM webhook_deliveries") == [({"environment": "staging"},)]
