@@ -91,6 +91,10 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app = FastAPI(
         title="Ops Bridge",
         summary="Jira and monitoring webhooks to authenticated WebSocket subscribers",
+        description=(
+            "The REST API and the webhooks. The WebSocket stream (`GET /api/ws`) is described, message by message, "
+            "by the AsyncAPI document at [/asyncapi.json](/asyncapi.json)."
+        ),
         version="0.1.0",
         lifespan=lifespan,
     )
