@@ -10,7 +10,7 @@ import psycopg
 
 from tests.conftest import token
 from tests.support.api import ADMIN, PUBLISHER, asset, bearer, rows
-from tests.support.clients import expect_silence, open_stream, receive, receive_events
+from tests.support.clients import expect_silence, open_stream_after_writes, receive, receive_events
 from tests.support.server import RunningServer
 
 
@@ -29,7 +29,7 @@ async def test_a_sync_sends_one_message_per_changed_asset_and_none_for_unchanged
     first = await http.post(
         "/api/assets/bulk", json=snapshot(item("i-1"), item("i-2"), item("i-3"), source="aws"), headers=PUBLISHER
     )
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         second = await http.post(
             "/api/assets/bulk",
@@ -54,7 +54,7 @@ async def test_delete_missing_deletes_only_that_environments_assets_of_that_sour
     await http.post("/api/assets/bulk", json=snapshot(item("cmdb-1"), source="cmdb"), headers=PUBLISHER)
     await http.post("/api/assets", json=asset(id="by-hand"), headers=PUBLISHER)
     await http.post("/api/assets", json=asset(id="aws-staging", environment="staging", source="aws"), headers=PUBLISHER)
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         synced = await http.post(
             "/api/assets/bulk", json=snapshot(item("aws-1"), source="aws", delete_missing=True), headers=PUBLISHER

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import token
 from tests.support.api import ADMIN, PUBLISHER, VIEWER, asset, bearer, rows
-from tests.support.clients import expect_silence, open_stream, receive, receive_events
+from tests.support.clients import expect_silence, open_stream, open_stream_after_writes, receive, receive_events
 from tests.support.server import RunningServer
 
 
@@ -106,7 +106,7 @@ async def test_replacing_sends_updated_and_replacing_with_the_same_sends_nothing
 ) -> None:
     created = (await http.post("/api/assets", json=asset(owner="ops"), headers=PUBLISHER)).json()
     path = f"/api/assets/{created['id']}"
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         replaced = await http.put(path, json=asset(risk_level="critical"), headers=PUBLISHER)
         [message] = await receive_events(ws, 1)
@@ -143,8 +143,12 @@ async def test_moving_an_asset_is_a_deletion_there_and_a_creation_here(
 ) -> None:
     created = (await http.post("/api/assets", json=asset(environment="staging"), headers=PUBLISHER)).json()
     async with (
-        await open_stream(server.ws, token(environments=("production",), squads=())) as production,
-        await open_stream(server.ws, token(environments=("staging",), squads=())) as staging,
+        await open_stream_after_writes(
+            server.ws, server.settings.database_url, token(environments=("production",), squads=())
+        ) as production,
+        await open_stream_after_writes(
+            server.ws, server.settings.database_url, token(environments=("staging",), squads=())
+        ) as staging,
     ):
         await receive(production)
         await receive(staging)
@@ -164,7 +168,7 @@ async def test_deleting_sends_the_last_state_and_then_the_asset_is_gone(
 ) -> None:
     created = (await http.post("/api/assets", json=asset(), headers=PUBLISHER)).json()
     path = f"/api/assets/{created['id']}"
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         deleted = await http.delete(path, headers=PUBLISHER)
         [message] = await receive_events(ws, 1)
@@ -242,7 +246,7 @@ async def test_a_change_of_source_alone_is_stored_without_a_message(
 ) -> None:
     created = (await http.post("/api/assets", json=asset(source="cmdb"), headers=PUBLISHER)).json()
     path = f"/api/assets/{created['id']}"
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         cleared = await http.patch(path, json={"source": None}, headers=PUBLISHER)
         assert await expect_silence(ws) == []

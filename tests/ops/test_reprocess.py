@@ -14,7 +14,14 @@ from app.config import Settings
 from app.ops.reprocess import Result, reprocess
 from app.store.deliveries import Selection
 from tests.conftest import make_settings, token
-from tests.support.clients import expect_silence, fixture_bytes, open_stream, receive, receive_events
+from tests.support.clients import (
+    expect_silence,
+    fixture_bytes,
+    open_stream,
+    open_stream_after_writes,
+    receive,
+    receive_events,
+)
 from tests.support.deliveries import count, rows
 from tests.support.jira import issue_event
 from tests.support.ops import delivery_row, engine_for, store_delivery
@@ -70,7 +77,7 @@ async def test_after_a_mapping_change_the_dashboard_converges_on_the_corrected_s
     created = await http.post("/api/webhooks/jira", json=issue_event(7, issue_type="Bug", priority="Highest"))
     assert created.json() == {"status": "stored", "events": 1}
     corrected = make_settings(database_url, tmp_path, incident_issue_types=["Incident", "Bug"])
-    async with await open_stream(server.ws, token()) as ws:
+    async with await open_stream_after_writes(server.ws, server.settings.database_url, token()) as ws:
         await receive(ws)
         [result] = await _reprocess(database_url, corrected)
         moved = await receive_events(ws, 2)

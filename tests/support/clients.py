@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from websockets.asyncio.client import ClientConnection, connect
 
 # Copies of the shared sample deliveries, plus our own: the suite must run from
@@ -32,6 +33,20 @@ async def open_stream(url: str, token: str | None, **kwargs: Any) -> ClientConne
         headers["Authorization"] = f"Bearer {token}"
     # Generous: a shared CI machine can be very busy; a refused handshake still fails at once.
     return await connect(url, additional_headers=headers, open_timeout=30, **kwargs)
+
+
+async def open_stream_after_writes(url: str, database_url: str, token: str | None, **kwargs: Any) -> ClientConnection:
+    """A stream that starts after everything committed so far.
+
+    A plain connection starts where this process's listener has got to, which
+    may be just before what the test wrote a moment ago: those events would
+    then arrive as live ones. Resuming from the newest committed position
+    leaves them out, however far the listener has got."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
+        row = await cursor.fetchone()
+    newest = row[0] if row else 0
+    return await open_stream(f"{url}?last_event_id={newest}", token, **kwargs)
 
 
 async def receive(ws: ClientConnection, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
