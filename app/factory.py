@@ -10,7 +10,17 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from app import errors
-from app.api import assets, events, health, metrics, notifications, reads, webhooks_alerts, webhooks_jira
+from app.api import (
+    assets,
+    asyncapi,
+    events,
+    health,
+    metrics,
+    notifications,
+    reads,
+    webhooks_alerts,
+    webhooks_jira,
+)
 from app.asgi import OpsBridgeApp
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
@@ -81,6 +91,10 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app = FastAPI(
         title="Ops Bridge",
         summary="Jira and monitoring webhooks to authenticated WebSocket subscribers",
+        description=(
+            "The REST API and the webhooks. The WebSocket stream (`GET /api/ws`) is described, message by message, "
+            "by the AsyncAPI document at [/asyncapi.json](/asyncapi.json)."
+        ),
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -97,4 +111,5 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(notifications.router)
     app.include_router(events.router)
     app.include_router(exposition.router)
+    app.include_router(asyncapi.router)
     return OpsBridgeApp(app)

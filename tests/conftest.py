@@ -13,6 +13,10 @@ from tests.support import report
 from tests.support.database import PgServer, pg_server
 from tests.support.server import RunningServer, server_in_thread
 
+# Every message the suite's WebSocket clients receive or send is checked against
+# the published AsyncAPI document; pytester runs the check's own failing case.
+pytest_plugins = ["pytester", "tests.support.contract_check"]
+
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 

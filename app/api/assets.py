@@ -102,12 +102,15 @@ _WRITE_ONE = responses.errors(
 
 @router.get("/api/assets", summary="List assets", responses=_READ, response_model_exclude_none=True)
 async def list_assets(request: Request, principal: Authenticated, query: Annotated[AssetQuery, Query()]) -> AssetPage:
+    """The assets of the environments your token grants, filtered, sorted and paged by an opaque cursor
+    (docs/api.md). Each item is the `data` of the asset's messages."""
     items, cursor = await list_rows(request, ASSETS, principal, query, query.sort, _FILTERS, AssetView.model_validate)
     return AssetPage(items=items, next_cursor=cursor)
 
 
 @router.get("/api/assets/{asset_id}", summary="Read one asset", responses=_ONE, response_model_exclude_none=True)
 async def read_asset(request: Request, principal: Authenticated, asset_id: RowId) -> AssetView:
+    """One asset, as its messages show it; 404 also when your token does not grant its environment."""
     return await read_row(request, ASSETS, principal, asset_id, "asset", AssetView.model_validate)
 
 
@@ -119,6 +122,8 @@ async def read_asset(request: Request, principal: Authenticated, asset_id: RowId
     response_model_exclude_none=True,
 )
 async def create_asset(request: Request, response: Response, principal: Publisher, body: AssetCreate) -> AssetView:
+    """Needs `publisher` or `admin` and the asset's environment. Without `id`, the service assigns one; the
+    answer's `Location` names it. Sends an `asset` `created` message."""
     _require_environment(principal, body.environment)
     asset_id = body.id or new_asset_id()
     fields = AssetFields.model_validate(body.model_dump(exclude={"id"}))
@@ -158,6 +163,7 @@ async def patch_asset(request: Request, principal: Publisher, asset_id: RowId, b
     responses=responses.errors(404, *responses.READ),
 )
 async def delete_asset(request: Request, principal: Publisher, asset_id: RowId) -> Response:
+    """Needs `publisher` or `admin`. Sends an `asset` `deleted` message carrying the last stored state."""
     async with runtime_of(request).engine.begin() as conn:
         current = await _load_writable(conn, principal, asset_id)
         await store.apply_writes(conn, [plan_delete(current)], now=utcnow())

@@ -6,7 +6,7 @@ the same rule, oldest first, and the position to ask from next.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,8 @@ from app.api.auth import Authenticated
 from app.api.deps import runtime_of
 from app.api.listing import AnyOf
 from app.api.routing import JsonApiRoute
-from app.contract.payloads import Action, Topic
+from app.contract.events import AnyEvent
+from app.contract.payloads import Topic
 from app.errors import Conflict
 from app.events import retention
 from app.store.event_reads import read_visible
@@ -38,16 +39,6 @@ class EventQuery(BaseModel):
     type: Annotated[list[Topic], AnyOf] = Field(
         default_factory=list, description="Only these message types (repeat, or separate with commas)."
     )
-
-
-class EventMessage(BaseModel):
-    """A message of the contract, as the socket sends it."""
-
-    id: int = Field(description="Its position in the event log.")
-    type: Topic
-    action: Action
-    data: dict[str, Any]
-    timestamp: str
 
 
 class EventLogPage(BaseModel):
@@ -78,7 +69,7 @@ class EventLogPage(BaseModel):
         }
     )
 
-    events: list[EventMessage] = Field(description="Oldest first.")
+    events: list[AnyEvent] = Field(description="Oldest first: the socket's messages, each with its `id`.")
     next_after: int = Field(description="Pass as `after` next time; also the `last_event_id` to open the socket with.")
     complete: bool = Field(
         description="False when `after` is older than the log's retention (RESUME_TOO_OLD): events after it were "
@@ -95,6 +86,8 @@ class EventLogPage(BaseModel):
     ),
 )
 async def read_events(request: Request, principal: Authenticated, query: Annotated[EventQuery, Query()]) -> Response:
+    """The messages the socket sent after position `after`, byte for byte and filtered by the same rule,
+    oldest first; poll with `next_after`, or open the socket with `?last_event_id=<next_after>`."""
     async with runtime_of(request).engine.connect() as conn:
         page = await read_visible(conn, principal, after=query.after, limit=query.limit, topics=query.type)
         complete = query.after >= await retention.purged_through(conn)

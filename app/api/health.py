@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from app.api.deps import runtime_of
@@ -25,17 +27,55 @@ router = APIRouter(tags=["operations"])
 _DATABASE_TIMEOUT = 3.0
 
 
-@router.get("/healthz", summary="Liveness: the process is serving")
+class Alive(BaseModel):
+    status: Literal["ok"]
+
+
+class ListenerState(BaseModel):
+    connected: bool
+    reconnects: int
+    last_read_seconds_ago: float | None = Field(default=None, description="Absent before the first read.")
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ready", "checks": {"database": "ok", "schema": "ok", "listener": "ok"},
+                 "listener": {"connected": True, "reconnects": 0, "last_read_seconds_ago": 0.42}, "position": 1046},
+                {"status": "not ready", "checks": {"database": "down", "schema": "unknown", "listener": "down"},
+                 "reasons": {"database": "no answer within 3s",
+                             "listener": "the LISTEN connection is lost and being re-made (2 reconnect(s) so far); "
+                                         "subscribers of this process get nothing meanwhile"},
+                 "listener": {"connected": False, "reconnects": 2}},
+            ]
+        }
+    )  # fmt: skip
+
+    status: Literal["ready", "not ready"]
+    checks: dict[Literal["database", "schema", "listener"], Literal["ok", "down", "unknown"]]
+    reasons: dict[str, str] | None = Field(default=None, description="Why each failing check failed, in plain words.")
+    listener: ListenerState
+    position: int | None = Field(default=None, description="The event-log position this process has reached.")
+
+
+@router.get("/healthz", summary="Liveness: the process is serving", response_model=Alive)
 async def healthz() -> dict[str, str]:
+    """Answers while the process serves HTTP, whatever the database does: restart the process if not."""
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
     summary="Readiness: the database answers, its schema is current, and the event listener is connected",
-    responses={503: {"description": "Not ready: `reasons` says which check failed and why"}},
+    responses={
+        200: {"model": Readiness, "description": "Ready: send it traffic"},
+        503: {"model": Readiness, "description": "Not ready: `reasons` says which check failed and why"},
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
+    """The database answers within 3 s, its schema is one this release runs on, and the event listener is
+    connected. A load balancer sends traffic only to a ready process."""
     runtime = runtime_of(request)
     reasons: dict[str, str] = {}
     database_reason, schema_reason = await _database(runtime)

@@ -80,6 +80,8 @@ class Marked(BaseModel):
     response_model_exclude_none=True,
 )
 async def publish(request: Request, principal: Publisher, body: NotificationPost) -> NotificationView:
+    """Needs `publisher` or `admin`. Title and message are made plain text; the notification goes out as a
+    `notification` message to everyone allowed, or to the users `to` names, and into their inboxes."""
     try:
         notification = new_notification(body)
     except ValueError as exc:
@@ -97,6 +99,7 @@ async def publish(request: Request, principal: Publisher, body: NotificationPost
     response_model_exclude_none=True,
 )
 async def read_inbox(request: Request, principal: Authenticated) -> Inbox:
+    """The last 50 notifications you may see (addressed to you or to everyone), unread first, then newest."""
     async with runtime_of(request).engine.connect() as conn:
         rows = await store.inbox(conn, principal, INBOX_SIZE)
     items = [_view(row._mapping) for row in rows]
@@ -109,6 +112,7 @@ async def read_inbox(request: Request, principal: Authenticated) -> Inbox:
     responses=responses.errors(*responses.READ),
 )
 async def mark_all_read(request: Request, principal: Authenticated) -> Marked:
+    """Marks every notification of your inbox read, for you alone."""
     async with runtime_of(request).engine.begin() as conn:
         marked = await store.mark_all_read(conn, principal, INBOX_SIZE, now=utcnow())
     return Marked(marked=marked)
@@ -122,6 +126,7 @@ async def mark_all_read(request: Request, principal: Authenticated) -> Marked:
     responses=responses.errors(404, *responses.READ),
 )
 async def mark_read(request: Request, principal: Authenticated, notification_id: RowId) -> Response:
+    """Marks one notification read, for you alone; 404 when it is not in your inbox."""
     async with runtime_of(request).engine.begin() as conn:
         if not await store.is_visible(conn, principal, notification_id):
             raise NotFound(f"no notification with id {notification_id[:128]!r}")

@@ -85,6 +85,8 @@ class IncidentPage(Page[IncidentData]):
 async def list_incidents(
     request: Request, principal: Authenticated, query: Annotated[IncidentQuery, Query()]
 ) -> IncidentPage:
+    """Incidents of the squads your token grants, filtered, sorted and paged by an opaque cursor
+    (docs/api.md). Each item is the `data` of the incident's messages."""
     items, cursor = await list_rows(
         request, INCIDENTS, principal, query, query.sort, _INCIDENT_FILTERS, IncidentData.model_validate
     )
@@ -99,6 +101,7 @@ async def list_incidents(
     response_model_exclude_none=True,
 )
 async def read_incident(request: Request, principal: Authenticated, incident_id: RowId) -> IncidentData:
+    """One incident, as its messages show it; 404 also when your token does not grant its squad."""
     return await read_row(request, INCIDENTS, principal, incident_id, "incident", IncidentData.model_validate)
 
 
@@ -143,6 +146,7 @@ class TaskPage(Page[TaskData]):
 
 @router.get("/api/tasks", tags=["tasks"], summary="List tasks", responses=_MANY, response_model_exclude_none=True)
 async def list_tasks(request: Request, principal: Authenticated, query: Annotated[TaskQuery, Query()]) -> TaskPage:
+    """Tasks of the squads your token grants, filtered, sorted and paged by an opaque cursor (docs/api.md)."""
     items, cursor = await list_rows(
         request, TASKS, principal, query, query.sort, _TASK_FILTERS, TaskData.model_validate
     )
@@ -153,6 +157,7 @@ async def list_tasks(request: Request, principal: Authenticated, query: Annotate
     "/api/tasks/{task_id}", tags=["tasks"], summary="Read one task", responses=_ONE, response_model_exclude_none=True
 )
 async def read_task(request: Request, principal: Authenticated, task_id: RowId) -> TaskData:
+    """One task, as its messages show it; 404 also when your token does not grant its squad."""
     return await read_row(request, TASKS, principal, task_id, "task", TaskData.model_validate)
 
 
@@ -219,6 +224,8 @@ class AlertPage(Page[AlertView]):
 
 @router.get("/api/alerts", tags=["alerts"], summary="List alerts", responses=_MANY, response_model_exclude_none=True)
 async def list_alerts(request: Request, principal: Authenticated, query: Annotated[AlertQuery, Query()]) -> AlertPage:
+    """Alerts your token may see (by squad or environment), with their lifecycle (`status`, `resolved_at`),
+    filtered, sorted and paged by an opaque cursor (docs/api.md)."""
     items, cursor = await list_rows(
         request, ALERTS, principal, query, query.sort, _ALERT_FILTERS, AlertView.model_validate
     )
@@ -233,4 +240,5 @@ async def list_alerts(request: Request, principal: Authenticated, query: Annotat
     response_model_exclude_none=True,
 )
 async def read_alert(request: Request, principal: Authenticated, alert_id: RowId) -> AlertView:
+    """One alert with its lifecycle; 404 also when your token may not see it."""
     return await read_row(request, ALERTS, principal, alert_id, "alert", AlertView.model_validate)

@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters import alertmanager, cloudwatch_sns, generic_alert, grafana_legacy, grafana_unified, uptime_kuma
+from app.api import webhook_docs
 from app.api.ingest import Sender, receive
+from app.api.responses import ErrorBody
 from app.auth.alert_senders import authenticate_grafana, require_alert_token
 from app.config import Settings
 from app.contract.payloads import Severity
@@ -35,15 +37,13 @@ _log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["webhooks"])
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Stored (`events` counts the messages it produced) or unchanged"},
-    202: {"description": "Well formed, nothing to track (a test notification, a pending state...): ignored"},
-    400: {"description": "Not JSON"},
-    401: {"description": "ALERT_WEBHOOK_TOKEN (or the Grafana signature) missing or wrong"},
-    413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
-    422: {"description": "JSON, but not this sender's shape: the body names the field"},
-    503: {"description": "Database unavailable: the sender retries"},
-}
+_STORED = "Stored (`events` counts the messages it produced) or unchanged"
+_IGNORED = "Well formed, nothing to track (a test notification, a pending state...): ignored"
+_RESPONSES = webhook_docs.responses(_STORED, _IGNORED)
+_AUTH = (
+    " Authenticated by ALERT_WEBHOOK_TOKEN (bearer or basic-auth password) when set. Optional `?environment=`, "
+    "`?squad=` and `?severity=` are the defaults for alerts whose payload does not say (docs/monitoring.md)."
+)
 
 
 def _token_only(request: Request, _body: bytes, settings: Settings) -> None:
@@ -108,26 +108,48 @@ def alert_sender(name: str, query: Mapping[str, str]) -> Sender[AlertBatch]:
     return Sender(name=name, authenticate=authenticate, translate=translate, apply=_apply_batch)
 
 
-@router.post("/api/webhooks/alertmanager", summary="Receive a Prometheus Alertmanager webhook", responses=_RESPONSES)
+@router.post(
+    "/api/webhooks/alertmanager",
+    summary="Receive a Prometheus Alertmanager webhook",
+    description="Alertmanager's webhook (version 4): each alert of the group is tracked by its fingerprint." + _AUTH,
+    responses=_RESPONSES,
+    openapi_extra=webhook_docs.request_body("alertmanager"),
+)
 async def receive_alertmanager(request: Request) -> JSONResponse:
     return await receive(request, alert_sender("alertmanager", request.query_params))
 
 
 @router.post(
-    "/api/webhooks/grafana", summary="Receive a Grafana alerting webhook (unified or legacy)", responses=_RESPONSES
+    "/api/webhooks/grafana",
+    summary="Receive a Grafana alerting webhook (unified or legacy)",
+    description="Grafana's unified alerting or a legacy dashboard alert; with GRAFANA_WEBHOOK_SECRET set, signed "
+    "deliveries must verify." + _AUTH,
+    responses=_RESPONSES,
+    openapi_extra=webhook_docs.request_body("grafana"),
 )
 async def receive_grafana(request: Request) -> JSONResponse:
     return await receive(request, alert_sender("grafana", request.query_params))
 
 
 @router.post(
-    "/api/webhooks/alerts", summary="Receive alerts in the contract's shape (one or a list)", responses=_RESPONSES
+    "/api/webhooks/alerts",
+    summary="Receive alerts in the contract's shape (one or a list)",
+    description="The contract's alert shape, for senders that can template their body (scripts, Zabbix, "
+    "Datadog...); `id` or `fingerprint` names the alert." + _AUTH,
+    responses=_RESPONSES,
+    openapi_extra=webhook_docs.request_body("alerts"),
 )
 async def receive_generic(request: Request) -> JSONResponse:
     return await receive(request, alert_sender("generic", request.query_params))
 
 
-@router.post("/api/webhooks/uptime-kuma", summary="Receive an Uptime Kuma webhook notification", responses=_RESPONSES)
+@router.post(
+    "/api/webhooks/uptime-kuma",
+    summary="Receive an Uptime Kuma webhook notification",
+    description="A monitor going down or up; the test notification is acknowledged and ignored." + _AUTH,
+    responses=_RESPONSES,
+    openapi_extra=webhook_docs.request_body("uptime-kuma"),
+)
 async def receive_uptime_kuma(request: Request) -> JSONResponse:
     return await receive(request, alert_sender("uptime-kuma", request.query_params))
 
@@ -168,7 +190,14 @@ def sns_sender(query: Mapping[str, str]) -> Sender[SnsChange]:
 @router.post(
     "/api/webhooks/cloudwatch",
     summary="Receive CloudWatch alarms through an SNS HTTP/S subscription",
-    responses={**_RESPONSES, 502: {"description": "The SNS subscription could not be confirmed: SNS retries"}},
+    description="SNS deliveries: a subscription confirmation (confirmed by visiting SubscribeURL when it matches "
+    "SNS_SUBSCRIBE_URL_PATTERN and the topic is in SNS_TOPIC_ARNS) or an alarm notification. Without credentials, "
+    "401 comes with a Basic challenge, after which SNS sends the endpoint URL's." + _AUTH,
+    responses={
+        **_RESPONSES,
+        502: {"model": ErrorBody, "description": "The SNS subscription could not be confirmed: SNS retries"},
+    },
+    openapi_extra=webhook_docs.request_body("cloudwatch"),
 )
 async def receive_cloudwatch(request: Request) -> JSONResponse:
     try:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters.jira.mapping import JiraMapping, SquadRule
 from app.adapters.jira.webhook import parse_delivery
+from app.api import webhook_docs
 from app.api.ingest import Sender, receive
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
@@ -102,15 +103,15 @@ JIRA: Sender[IssueChange] = Sender(
 @router.post(
     "/api/webhooks/jira",
     summary="Receive a Jira webhook",
-    responses={
-        200: {"description": "Stored (`events` counts the messages it produced), unchanged, or a duplicate"},
-        202: {"description": "A well-formed delivery about something else (sprint, worklog, ...): ignored"},
-        400: {"description": "Not JSON, or not UTF-8"},
-        401: {"description": "A secret or token is set and the signature or token is missing or wrong"},
-        413: {"description": "Body over MAX_WEBHOOK_BODY_BYTES"},
-        422: {"description": "JSON, but not a Jira issue event (the message names the field)"},
-        503: {"description": "Database unavailable: Jira retries"},
-    },
+    responses=webhook_docs.responses(
+        "Stored (`events` counts the messages it produced), unchanged, or a duplicate (same webhook identifier)",
+        "A well-formed delivery about something else (sprint, worklog, comment, ...): ignored",
+        e422="INVALID_PAYLOAD: JSON, but not a Jira issue event; the message names the field",
+    ),
+    openapi_extra=webhook_docs.request_body("jira"),
 )
 async def receive_jira(request: Request) -> JSONResponse:
+    """Jira Cloud, Server/Data Center and Automation deliveries. Issue types named in INCIDENT_ISSUE_TYPES
+    become incidents, the others tasks; `jira:issue_deleted` deletes. With JIRA_WEBHOOK_SECRET or
+    JIRA_WEBHOOK_TOKEN set, the delivery needs a valid `X-Hub-Signature` or the token (docs/jira.md)."""
     return await receive(request, JIRA)

@@ -75,6 +75,8 @@ class SessionInfo(BaseModel):
     openapi_extra=_NO_BEARER,
 )  # fmt: skip
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionInfo:
+    """Verifies the token as the socket would and keeps it in the session cookie (HttpOnly,
+    SameSite=Strict, Secure over https, expiring with the token). Refused from a foreign origin."""
     runtime = runtime_of(request)
     _refuse_foreign_origin(request, runtime.settings)
     principal = _verify(request, body.token)
@@ -97,6 +99,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
 
 @router.get("", summary="Who the session (or any other credential) belongs to", responses=errors(*READ))
 async def current_session(principal: Authenticated, response: Response) -> SessionInfo:
+    """Whom the session cookie (or a bearer token) belongs to: never the token itself."""
     response.headers.update(_NO_STORE)
     return SessionInfo.of(principal)
 
@@ -109,6 +112,7 @@ async def current_session(principal: Authenticated, response: Response) -> Sessi
     openapi_extra=_NO_BEARER,
 )
 async def sign_out(request: Request) -> Response:
+    """Expires the session cookie; an open socket stays open until it closes or its token expires."""
     settings = runtime_of(request).settings
     _refuse_foreign_origin(request, settings)
     response = Response(status_code=204, headers=_NO_STORE)

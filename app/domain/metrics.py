@@ -43,9 +43,25 @@ class MetricInput(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _small_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > METADATA_BYTES:
+        if value is None:
+            return None
+        encoded = orjson.dumps(value)
+        if len(encoded) > METADATA_BYTES:
             raise ValueError(f"metadata must serialize to at most {METADATA_BYTES} bytes")
+        # PostgreSQL's jsonb cannot hold NUL: refused here (422), not by the database (500).
+        if _holds_nul(value):
+            raise ValueError("metadata must not contain the character U+0000")
         return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def sample_of(given: MetricInput, received_at: datetime) -> MetricData:

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 from app.api.deps import runtime_of
+from app.api.responses import ErrorBody
 from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
 from app.errors import Unauthenticated
 from app.observability import metrics
@@ -82,11 +83,21 @@ def registry() -> CollectorRegistry:
     summary="Prometheus metrics (text format)",
     response_class=Response,
     responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The metrics"},
-        401: {"description": "METRICS_TOKEN is set and the bearer token is missing or wrong"},
+        200: {
+            "content": {
+                CONTENT_TYPE_LATEST: {
+                    "schema": {"type": "string"},
+                    "example": "# HELP ops_bridge_ws_connections Open WebSocket connections on /api/ws\n"
+                    "# TYPE ops_bridge_ws_connections gauge\nops_bridge_ws_connections 12.0\n",
+                }
+            },
+            "description": "The metrics, in the Prometheus text format",
+        },
+        401: {"model": ErrorBody, "description": "METRICS_TOKEN is set and the bearer token is missing or wrong"},
     },
 )
 def prometheus_metrics(request: Request) -> Response:
+    """Every worker's figures under `serve --workers N`; `Authorization: Bearer <METRICS_TOKEN>` when set."""
     # A plain `def`: FastAPI runs it in a thread, so reading the workers' files never blocks the loop.
     runtime = runtime_of(request)
     expected = runtime.settings.metrics_token

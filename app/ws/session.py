@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from typing import Literal
 
+from pydantic import MISSING
 from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocket
 
 from app.auth.tokens import TokenError
-from app.clock import iso, utcnow
+from app.clock import utcnow
 from app.domain.notifications import new_notification
 from app.events.hub import Subscriber, TopicFilter
 from app.observability import metrics
@@ -63,7 +65,7 @@ class Session:
                 self._expiry.cancel()
 
     async def _start(self, resume_from: int | None) -> None:
-        resume: dict[str, object] | None = None
+        resume: m.ResumeInfo | None = None
         if resume_from is not None:
             resume_from, resume = await self._resume_point(resume_from)
         sub = self.subscriber
@@ -77,7 +79,7 @@ class Session:
             self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
         self._schedule_expiry()
 
-    async def _resume_point(self, requested: int) -> tuple[int | None, dict[str, object] | None]:
+    async def _resume_point(self, requested: int) -> tuple[int | None, m.ResumeInfo | None]:
         """Where replay starts for a client that last saw `requested`, and what to tell it."""
         hub = self._hub
         if requested > hub.position and requested > await self._runtime.newest_position():
@@ -85,30 +87,27 @@ class Session:
             self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
             return None, None
         if hub.holds_after(requested):
-            return requested, {"from": requested, "complete": True}
+            return requested, m.ResumeInfo(from_=requested, complete=True)
         purged = await self._runtime.purged_through()
         if requested >= purged:
-            return requested, {"from": requested, "complete": True}
+            return requested, m.ResumeInfo(from_=requested, complete=True)
         too_old = f"events after {requested} up to {purged} are no longer kept; re-fetch, then follow the stream"
         self._send(m.error_frame(m.RESUME_TOO_OLD, too_old))
-        return purged, {"from": requested, "complete": False, "replay_from": purged}
+        return purged, m.ResumeInfo(from_=requested, complete=False, replay_from=purged)
 
-    def _confirmation(self, resume: dict[str, object] | None) -> bytes:
+    def _confirmation(self, resume: m.ResumeInfo | None) -> bytes:
         principal = self.subscriber.principal
-        return m.control_frame(
-            "connection",
-            "established",
-            {
-                "connection_id": self.id,
-                "sub": principal.sub,
-                "roles": sorted(principal.roles),
-                "squads": sorted(principal.squads) if principal.squads is not None else ["*"],
-                "environments": sorted(principal.environments) if principal.environments is not None else ["*"],
-                "position": self._hub.position_of(self.subscriber),
-                "resume": resume,
-                "heartbeat_interval": self._runtime.settings.ws_ping_interval,
-            },
+        info = m.ConnectionInfo(
+            connection_id=self.id,
+            sub=principal.sub,
+            roles=sorted(principal.roles),
+            squads=sorted(principal.squads) if principal.squads is not None else ["*"],
+            environments=sorted(principal.environments) if principal.environments is not None else ["*"],
+            position=self._hub.position_of(self.subscriber),
+            resume=resume,
+            heartbeat_interval=self._runtime.settings.ws_ping_interval,
         )
+        return m.frame_of(m.ConnectionEstablished(data=info, timestamp=utcnow()))
 
     def _send(self, frame: bytes) -> None:
         self._sink.write(frame)
@@ -237,14 +236,14 @@ class Session:
         self.subscriber.topics = topics
         self._hub.refresh(self.subscriber)
 
-    def _subscription_ack(self, action: str, request_id: m.RequestId | None) -> bytes:
+    def _subscription_ack(self, action: Literal["subscribe", "unsubscribe"], request_id: m.RequestId | None) -> bytes:
         topics = self.subscriber.topics
-        described = (
+        described: dict[str, m.TopicFilterInfo] = (
             {name: _describe(f) for name, f in sorted(topics.items())}
             if topics is not None
-            else {name: {} for name in sorted(set(m.TOPICS.values()))}
+            else {name: m.TopicFilterInfo() for name in sorted(set(m.TOPICS.values()))}
         )
-        return m.ack_frame(action, request_id, topics=described, position=self._hub.position_of(self.subscriber))
+        return m.subscription_ack_frame(action, request_id, described, position=self._hub.position_of(self.subscriber))
 
     async def _publish(self, request: m.PublishNotification) -> None:
         principal = self.subscriber.principal
@@ -261,7 +260,7 @@ class Session:
                 )
         except (DBAPIError, OSError, TimeoutError):
             raise m.RequestError(m.UNAVAILABLE, "the database is unavailable; try again", request.id) from None
-        self._send(m.ack_frame("notification", request.id, id=notification.id))
+        self._send(m.notification_ack_frame(request.id, notification.id))
 
     def _reauthenticate(self, request: m.AuthRequest) -> None:
         try:
@@ -273,7 +272,7 @@ class Session:
         self.subscriber.principal = principal
         self._hub.refresh(self.subscriber)
         self._schedule_expiry()
-        self._send(m.ack_frame("auth", request.id, expires_at=iso(principal.expires_at)))
+        self._send(m.auth_ack_frame(request.id, principal.expires_at))
 
     def _schedule_expiry(self) -> None:
         if self._expiry is not None:
@@ -288,10 +287,9 @@ class Session:
         self._sink.close(m.TOKEN_EXPIRED_CLOSE, "token expired: reconnect with a fresh token")
 
 
-def _describe(topic_filter: TopicFilter) -> dict[str, list[str]]:
-    described = {}
-    if topic_filter.squads is not None:
-        described["squad"] = sorted(topic_filter.squads)
-    if topic_filter.environments is not None:
-        described["environment"] = sorted(topic_filter.environments)
-    return described
+def _describe(topic_filter: TopicFilter) -> m.TopicFilterInfo:
+    squads, environments = topic_filter.squads, topic_filter.environments
+    return m.TopicFilterInfo(
+        squad=sorted(squads) if squads is not None else MISSING,
+        environment=sorted(environments) if environments is not None else MISSING,
+    )

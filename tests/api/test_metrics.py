@@ -160,6 +160,8 @@ async def test_samples_older_than_the_retention_are_deleted(
         (b"[]", 422, "at least 1"),
         (b'[{"metric_name": "x", "value": 1}, {"metric_name": "", "value": 1}]', 422, "1.metric_name"),
         (b'{"metric_name": "x", "value": 1, "timestamp": "soon"}', 422, "timestamp"),
+        # jsonb cannot hold U+0000: a 422 naming it, not the database's 500.
+        (b'{"metric_name": "x", "value": 1, "metadata": {"note": "a\\u0000b"}}', 422, "U+0000"),
         (b'{"metric_name": "x", "value": 1e999}', 400, "infinity"),
     ],
 )

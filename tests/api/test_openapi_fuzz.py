@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.contract.payloads import AssetData, IncidentData, NotificationData, Payload, TaskData
+from app.contract.payloads import AlertData, AssetData, IncidentData, MetricData, NotificationData, Payload, TaskData
 from app.domain.assets import AssetFields, AssetView
 from app.domain.notifications import NotificationInput
 from app.normalize.text import plain
@@ -58,6 +58,13 @@ def _seed(base: str) -> None:
         http.post("/api/notifications", json={"title": "t", "message": "m"}).raise_for_status()
 
 
+def _refuses_what_it_does_not_document(path: str) -> bool:
+    """A webhook documents the fields its mapping reads, not its sender's whole format, and acknowledges
+    deliveries it does not track (202): a body outside its schema may rightly be accepted. Its parsers
+    are fuzzed on their own (tests/security/test_fuzz.py)."""
+    return not path.startswith("/api/webhooks/")
+
+
 def test_the_api_answers_every_generated_request_as_documented_and_stores_only_valid_rows(
     server: RunningServer, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,7 +79,7 @@ def test_the_api_answers_every_generated_request_as_documented_and_stores_only_v
         for operation in operations:
             for role, mode in [
                 *((role, GenerationMode.POSITIVE) for role in ROLES),
-                ("admin", GenerationMode.NEGATIVE),
+                *([("admin", GenerationMode.NEGATIVE)] if _refuses_what_it_does_not_document(operation.path) else []),
             ]:
                 headers = {"Authorization": f"Bearer {ROLES[role]}"}
                 try:
@@ -173,6 +180,9 @@ _PAYLOADS: dict[str, type[Payload]] = {
     "task": TaskData,
     "asset": AssetData,
     "notification": NotificationData,
+    # The webhooks and /api/metrics are fuzzed too, from their documented bodies.
+    "alert": AlertData,
+    "metric": MetricData,
 }
 
 

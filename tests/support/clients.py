@@ -35,13 +35,17 @@ async def open_stream(url: str, token: str | None, **kwargs: Any) -> ClientConne
     return await connect(url, additional_headers=headers, open_timeout=30, **kwargs)
 
 
-async def open_stream_after_writes(url: str, database_url: str, token: str | None, **kwargs: Any) -> ClientConnection:
+async def open_stream_after_writes(
+    url: str, database_url: str | None, token: str | None, **kwargs: Any
+) -> ClientConnection:
     """A stream that starts after everything committed so far.
 
     A plain connection starts where this process's listener has got to, which
     may be just before what the test wrote a moment ago: those events would
     then arrive as live ones. Resuming from the newest committed position
     leaves them out, however far the listener has got."""
+    # `Settings.database_url` is optional; a test server always has one.
+    assert database_url is not None, "the server under test has no database"
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cursor = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
         row = await cursor.fetchone()
