@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from app.contract.payloads import MetricData
 from app.normalize import alerts as vocab
-from app.normalize.text import clean
+from app.normalize.text import clean, plain_json
 
 METADATA_BYTES = 2048
 MAX_SAMPLES = 1000
@@ -75,5 +75,5 @@ def sample_of(given: MetricInput, received_at: datetime) -> MetricData:
         unit=clean(given.unit, 32),
         environment=vocab.environment(given.environment),
         timestamp=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
-        metadata=given.metadata,
+        metadata=plain_json(given.metadata) if given.metadata is not None else None,
     )

@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.contract.payloads import NotificationData, NotificationPriority, NotificationType
-from app.normalize.text import clean, plain
+from app.normalize.text import clean, plain_json
 
 TITLE_BYTES = 512
 MESSAGE_BYTES = 4096
@@ -67,16 +67,5 @@ def new_notification(request: NotificationInput) -> NotificationData:
         type=request.type,
         priority=request.priority,
         action_url=request.action_url,
-        metadata=_plain_json(request.metadata) if request.metadata is not None else None,
+        metadata=plain_json(request.metadata) if request.metadata is not None else None,
     )
-
-
-def _plain_json(value: Any) -> Any:
-    """Metadata with every string (keys too) made plain text: it reaches subscribers as well."""
-    if isinstance(value, str):
-        return plain(value)
-    if isinstance(value, dict):
-        return {plain(key): _plain_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_json(item) for item in value]
-    return value

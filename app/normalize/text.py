@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import nh3
 
@@ -52,3 +53,15 @@ def clean(value: str | None, max_bytes: int) -> str | None:
         return None
     result = clip(plain(value), max_bytes)
     return result or None
+
+
+def plain_json(value: Any) -> Any:
+    """JSON with every string, keys too, made plain text: free-form metadata
+    reaches subscribers as well."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, dict):
+        return {plain(key): plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_json(item) for item in value]
+    return value

@@ -113,6 +113,20 @@ async def test_each_metric_and_environment_has_its_own_second(server: RunningSer
     assert (messages[0]["type"], messages[0]["action"]) == ("metric", "updated")
 
 
+async def test_markup_in_metadata_is_made_plain_before_it_is_stored_or_sent(
+    server: RunningServer, http: httpx.AsyncClient, database_url: str
+) -> None:
+    metadata = {"<b>host</b>": "<script>alert(1)</script>web-01", "tags": ["<img src=x onerror=alert(1)>ok"]}
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        posted = await http.post("/api/metrics", json={"metric_name": "cpu", "value": 1, "metadata": metadata})
+        [message] = await receive_events(ws, 1)
+
+    assert posted.status_code == 200
+    assert message["data"]["metadata"] == {"host": "web-01", "tags": ["ok"]}
+    assert rows(database_url, "SELECT metadata FROM metric_samples") == [({"host": "web-01", "tags": ["ok"]},)]
+
+
 async def test_a_sample_older_than_the_value_shown_does_not_replace_it(
     server: RunningServer, http: httpx.AsyncClient, database_url: str
 ) -> None:
