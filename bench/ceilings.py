@@ -94,7 +94,8 @@ async def websockets_broadcast(clients: int, frames: int, pools: int) -> Figures
         async with harness.Subscribers(f"ws://127.0.0.1:{port}/", clients, processes=pools) as subscribers:
             await asyncio.sleep(1)  # let the connections settle before weighing them
             connected = harness.Service(process, port).pss_kib()
-            assert process.stdin is not None and process.stdout is not None
+            assert process.stdin is not None
+            assert process.stdout is not None
             began = time.monotonic_ns()
             process.stdin.write(f"send {frames}\n".encode())
             process.stdin.flush()

@@ -141,7 +141,8 @@ def service(
         "WS_MAX_CONNECTIONS_PER_USER": "100000",
     }
     argv = list(command or [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", str(workers)])
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+    # stdout carries only the start-up banner; warnings and errors go to stderr.
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
     running = Service(process, port)
     try:
         _wait_ready(running, ready_path)

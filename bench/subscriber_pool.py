@@ -184,14 +184,13 @@ def upgrade_request(url: str, token: str) -> bytes:
 
 async def open_all(url: str, count: int, token: str, stats: Stats) -> list[Client]:
     parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(_CONNECT_CONCURRENCY)
 
     async def one() -> Client:
         async with gate:
-            _, client = await loop.create_connection(
-                lambda: Client(upgrade_request(url, token), stats), parts.hostname, parts.port
-            )
+            _, client = await loop.create_connection(lambda: Client(upgrade_request(url, token), stats), host, port)
             await asyncio.wait_for(client.confirmed, 60)
             return client
 

@@ -9,7 +9,6 @@ calls `main()` here with it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import math
@@ -170,7 +169,11 @@ class RateSearch:
 
 
 async def sustained(
-    running: harness.Service, subscribers: harness.Subscribers, args: argparse.Namespace, hint_key: str, context: Context
+    running: harness.Service,
+    subscribers: harness.Subscribers,
+    args: argparse.Namespace,
+    hint_key: str,
+    context: Context,
 ) -> Sustained:
     """The sustained rate of one started target to its connected `subscribers`."""
     async with harness.http_client(running.http, 16) as client:
