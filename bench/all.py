@@ -173,11 +173,30 @@ def details(results: dict[str, dict[str, Any]]) -> list[str]:
                 lines.append(f"- {label}: {key} = **{fmt(value, 1)}** (runs: {each})")
         for label, failures in result.get("failures", {}).items():
             lines += [f"- {label}: {failure}" for failure in failures]
+        for label, notes in result.get("notes", {}).items():
+            lines += [f"- {label}, {note}" for note in notes if "limit" in note]
     return lines
 
 
 def _argv(params: dict[str, Any]) -> str:
-    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in params.items() if v not in (None, False, 0, ""))
+    shown = {k: v for k, v in params.items() if v not in (None, False, 0, "") and k not in ("only", "no_reference")}
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in shown.items())
+
+
+READING = [
+    "## Reading these figures",
+    "",
+    "- The service, PostgreSQL, the senders and the subscriber processes share the machine's cores: "
+    "each figure is what the whole machine does, clients included (at hundreds of thousands of "
+    "deliveries a second the subscriber processes take a noticeable share).",
+    "- The service's deliveries per second can exceed the bare `websockets` ceiling: that server "
+    "writes each frame to each socket on its own, while the service joins the frames of a batch of "
+    "events into one write per socket.",
+    "- Each sustained rate comes with what stopped the next rate up (under *Every figure*): when "
+    "the senders fell behind schedule, the limit was how fast the target answers webhooks, not "
+    "its fan-out.",
+    "- Ratios between targets measured in the same invocation are steadier than absolute figures across days.",
+]
 
 
 def write(results: dict[str, dict[str, Any]], output: Path, runs: int) -> None:
@@ -214,6 +233,8 @@ def write(results: dict[str, dict[str, Any]], output: Path, runs: int) -> None:
         "## What a second process adds",
         "",
         *processes_table(f),
+        "",
+        *READING,
         "",
         "## Every figure",
         *details(results),

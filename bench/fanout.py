@@ -21,7 +21,6 @@ async def one_run(target: Target, context: Context, args: argparse.Namespace) ->
     with workload.started(target, context) as running:
         async with harness.Subscribers(running.ws, args.subscribers, processes=pools) as subscribers:
             found = await workload.sustained(running, subscribers, args, f"fanout {target.label}", context)
-    print("  probes: " + "; ".join(found.probes), flush=True)
     return {
         "sustained_per_s": found.rate,
         "deliveries_per_s": found.rate * args.subscribers,

@@ -36,7 +36,7 @@ async def one_run(target: Target, context: Context, args: argparse.Namespace) ->
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subscribers", type=int, default=10)
     p.add_argument("--senders", type=int, default=16)
-    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--pg-seconds", type=float, default=5.0)
 
 

@@ -31,7 +31,6 @@ async def one_run(target: Target, context: Context, args: argparse.Namespace) ->
             await asyncio.sleep(_SETTLE_SECONDS)
             after = running.pss_kib()
             found = await workload.sustained(running, subscribers, args, f"scale {target.label}", context)
-    print("  probes: " + "; ".join(found.probes), flush=True)
     return {
         "kib_per_idle_connection": (after - before) / args.subscribers,
         "sustained_per_s": found.rate,

@@ -58,6 +58,8 @@ class Context:
     ceilings: str
     # What earlier runs found, to start later searches near it.
     hints: dict[str, float] = field(default_factory=dict)
+    # What a run wants said beside its figures (collected after each run).
+    notes: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -102,6 +104,14 @@ class Sustained:
     rate: float = 0.0
     p99_ms: float = float("nan")
     probes: list[str] = field(default_factory=list)
+    # Why each failing rate failed.
+    failed: dict[float, str] = field(default_factory=dict)
+
+    @property
+    def limit(self) -> str:
+        """What stopped the next rate above the sustained one."""
+        above = [rate for rate in self.failed if rate > self.rate]
+        return f"at {min(above):.1f}/s: {self.failed[min(above)]}" if above else "no failing rate found"
 
 
 class RateSearch:
@@ -133,11 +143,16 @@ class RateSearch:
             raise Lost(self.expected * self.subscribers.count - first.received, first.duplicates, first.disconnected)
         p99 = first.tail_histogram.percentile_ms(99)
         complete = first.complete == self.subscribers.count
-        passed = accepted == count and not late and complete and p99 <= self.lag * 1000
-        self.result.probes.append(
-            f"{rate:.1f}/s: {'pass' if passed else 'FAIL'} (accepted {accepted}/{count}"
-            f"{', late' if late else ''}, tail p99 {p99:.0f} ms{'' if complete else ', incomplete'})"
-        )
+        reasons = [
+            *([f"{count - accepted} webhooks refused"] if accepted < count else []),
+            *(["the senders fell behind schedule (answers too slow)"] if late else []),
+            *([f"not every subscriber had every message {self.lag:g} s after the last"] if not complete else []),
+            *([f"last tenth's p99 {p99:.0f} ms over {self.lag:g} s"] if p99 > self.lag * 1000 else []),
+        ]
+        passed = not reasons
+        self.result.probes.append(f"{rate:.1f}/s: " + ("pass" if passed else "FAIL, " + "; ".join(reasons)))
+        if not passed:
+            self.result.failed[rate] = "; ".join(reasons)
         if passed and rate > self.result.rate:
             self.result.rate, self.result.p99_ms = rate, first.histogram.percentile_ms(99)
         if not complete:
@@ -182,6 +197,8 @@ async def sustained(
         found = await (search.run(hint, 1.25) if hint else search.run(args.start_rate, 2.0))
     if found.rate:
         context.hints[hint_key] = found.rate
+    context.notes.append(f"sustained {found.rate:.1f}/s; limit {found.limit}")
+    context.notes.append("probes: " + ", ".join(found.probes))
     return found
 
 
@@ -217,6 +234,7 @@ class Outcome:
     params: dict[str, Any]
     runs: dict[str, list[Figures]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     def medians(self) -> dict[str, Figures]:
         result: dict[str, Figures] = {}
@@ -231,6 +249,7 @@ class Outcome:
             "params": self.params,
             "runs": self.runs,
             "failures": self.failures,
+            "notes": self.notes,
             "medians": self.medians(),
         }
 
@@ -239,7 +258,7 @@ async def run_all(
     workload: str, one_run: OneRun, args: argparse.Namespace, extra: Extra | None = None, extra_label: str = ""
 ) -> Outcome:
     """Every target, alternating which goes first, for `args.runs` runs."""
-    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "json"}
+    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("json", "only")}
     outcome = Outcome(workload, params)
     order = targets(args)
     with harness.database() as url:
@@ -247,9 +266,17 @@ async def run_all(
         for run in range(args.runs):
             for target in order if run % 2 == 0 else order[::-1]:
                 await _one(outcome, target.label, one_run(target, context, args), run)
+                _take_notes(outcome, target.label, context, run)
             if extra is not None:
                 await _one(outcome, extra_label, extra(context, args), run)
     return outcome
+
+
+def _take_notes(outcome: Outcome, label: str, context: Context, run: int) -> None:
+    for note in context.notes:
+        outcome.notes.setdefault(label, []).append(f"run {run + 1}: {note}")
+        print(f"  {note}", flush=True)
+    context.notes.clear()
 
 
 async def _one(outcome: Outcome, label: str, measuring: Awaitable[Figures], run: int) -> None:
