@@ -3,8 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-all clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## webhook-to-socket latency and sustained rate (see bench/README.md)
+# The benchmarks also need the `bench` extra (the reference app's broadcaster, asyncpg, py-spy).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,dev,bench]' -c constraints.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## webhook-to-socket latency beside the reference (see bench/README.md)
 	$(BIN)/python -m bench.latency
+
+bench-all: $(BENCH_STAMP)  ## every workload and ceiling, 1 and 2 workers; writes BENCHMARKS.md (takes long)
+	$(BIN)/python -m bench.all
 
 format: $(STAMP)
 	$(BIN)/ruff format .

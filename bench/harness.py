@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from app.auth.tokens import mint_token
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import upgrade
 from bench.loadgen import Connection, Pool
+from bench.subscriber_pool import BUCKET_NS
 
 SECRET = "benchmark-secret-0123456789abcdef0123456789"
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +57,23 @@ def database(durable: bool = True) -> Iterator[str]:
             cluster.stop("immediate")
 
 
+# Everything a Jira webhook writes, so each run starts from empty tables.
+_WRITTEN = "events, incidents, tasks, assets, alerts, webhook_deliveries, jira_issue_state, notifications"
+
+
 def reset(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE events, incidents, tasks, assets, alerts")
+        conn.execute(f"TRUNCATE {_WRITTEN} CASCADE")
+
+
+def create_database(database_url: str, name: str) -> str:
+    """A second database in the same cluster (for the reference and the ceilings): its URL."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = database_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
 def free_port() -> int:
@@ -80,29 +95,38 @@ class Service:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}/api/ws"
 
-    def rss_kib(self) -> int:
-        """Resident memory of the service and its worker processes."""
-        pids = [self.process.pid, *_children(self.process.pid)]
-        total = 0
-        for pid in pids:
-            with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        return total
+    def pss_kib(self) -> int:
+        """Proportional set size of the server and every process under it, in KiB.
+
+        PSS rather than RSS: worker processes forked from one parent share pages,
+        which RSS would count once per process."""
+        return sum(_pss_kib(pid) for pid in _tree(self.process.pid))
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
+def _pss_kib(pid: int) -> int:
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError), open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(FileNotFoundError), open(f"/proc/{current}/task/{current}/children") as f:
+            pending.extend(int(child) for child in f.read().split())
+    return found
 
 
 @contextlib.contextmanager
-def service(database_url: str, *, workers: int = 1, command: Sequence[str] | None = None) -> Iterator[Service]:
-    """`ops-bridge serve` (or another server command) in its own process group."""
+def service(
+    database_url: str, *, workers: int = 1, command: Sequence[str] | None = None, ready_path: str = "/readyz"
+) -> Iterator[Service]:
+    """`ops-bridge serve` (or another server command, given PORT) in its own process group."""
     port = free_port()
     env = {
         **os.environ,
@@ -113,12 +137,15 @@ def service(database_url: str, *, workers: int = 1, command: Sequence[str] | Non
         "WS_MAX_BUFFERED_BYTES": str(16 * 1024 * 1024),
         # Benchmarks measure throughput: the per-sender flood limit would cap it.
         "WEBHOOK_RATE_LIMIT_PER_SECOND": "0",
+        # Each subscriber pool connects its sockets with one token (one user).
+        "WS_MAX_CONNECTIONS_PER_USER": "100000",
     }
     argv = list(command or [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", str(workers)])
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+    # stdout carries only the start-up banner; warnings and errors go to stderr.
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
     running = Service(process, port)
     try:
-        _wait_ready(running)
+        _wait_ready(running, ready_path)
         yield running
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -129,13 +156,13 @@ def service(database_url: str, *, workers: int = 1, command: Sequence[str] | Non
             process.wait()
 
 
-def _wait_ready(running: Service, timeout: float = 60) -> None:
+def _wait_ready(running: Service, path: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if running.process.poll() is not None:
             raise RuntimeError("service exited during start-up")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{running.http}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{running.http}{path}", timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
     raise RuntimeError("service not ready in time")
@@ -143,6 +170,19 @@ def _wait_ready(running: Service, timeout: float = 60) -> None:
 
 def token(sub: str = "bench") -> str:
     return mint_token(SECRET, sub=sub, roles=["viewer"], ttl_seconds=3600)
+
+
+@dataclass
+class Delivery:
+    """What the subscriber pools report after waiting for a number of messages."""
+
+    received: int
+    complete: int
+    duplicates: int
+    disconnected: int
+    histogram: Histogram
+    tail_histogram: Histogram
+    last_arrival_ns: int
 
 
 class Subscribers:
@@ -165,34 +205,71 @@ class Subscribers:
             self._children.append(child)
         for child in self._children:
             assert child.stdout is not None
-            line = await asyncio.wait_for(child.stdout.readline(), 120)
+            line = await asyncio.wait_for(child.stdout.readline(), 300)
             if line.strip() != b"ready":
+                await self.__aexit__()
                 raise RuntimeError(f"subscriber pool failed to connect: {line!r}")
         return self
 
-    async def collect(self, expected_per_subscriber: int, timeout: float) -> dict[str, Any]:
-        """Tell every pool how many events to wait for; gather their reports."""
+    async def collect(self, expected_per_subscriber: int, timeout: float, tail_start: int = 0) -> Delivery:
+        """Tell every pool how many messages to wait for; gather their reports.
+
+        The histograms cover the messages that arrived since the last collect;
+        `tail_histogram` those with an index from `tail_start` on."""
         for child in self._children:
             assert child.stdin is not None
-            child.stdin.write(f"{expected_per_subscriber} {timeout}\n".encode())
+            child.stdin.write(f"{expected_per_subscriber} {timeout} {tail_start}\n".encode())
             await child.stdin.drain()
         reports = []
         for child in self._children:
             assert child.stdout is not None
             reports.append(json.loads(await child.stdout.readline()))
-        latencies = [value for report in reports for value in report["latencies_ms"]]
-        return {
-            "received": sum(r["received"] for r in reports),
-            "duplicates": sum(r["duplicates"] for r in reports),
-            "disconnected": sum(r["disconnected"] for r in reports),
-            "latencies_ms": latencies,
-        }
+        return Delivery(
+            received=sum(r["received"] for r in reports),
+            complete=sum(r["complete"] for r in reports),
+            duplicates=sum(r["duplicates"] for r in reports),
+            disconnected=sum(r["disconnected"] for r in reports),
+            histogram=Histogram.merge(r["histogram"] for r in reports),
+            tail_histogram=Histogram.merge(r["tail_histogram"] for r in reports),
+            last_arrival_ns=max(r["last_arrival_ns"] for r in reports),
+        )
 
     async def __aexit__(self, *_: object) -> None:
         for child in self._children:
             if child.returncode is None:
                 child.kill()
             await child.wait()
+
+
+@dataclass
+class Histogram:
+    """Latencies in 0.1 ms buckets (as the subscriber pools count them)."""
+
+    counts: dict[int, int]
+
+    @classmethod
+    def merge(cls, parts: Iterable[dict[str, int]]) -> Histogram:
+        counts: dict[int, int] = {}
+        for part in parts:
+            for bucket, n in part.items():
+                counts[int(bucket)] = counts.get(int(bucket), 0) + n
+        return cls(counts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def percentile_ms(self, q: float) -> float:
+        """The upper edge of the bucket holding the q-th percentile."""
+        total = self.total
+        if not total:
+            return float("nan")
+        rank, seen = q / 100 * total, 0
+        for bucket in sorted(self.counts):
+            seen += self.counts[bucket]
+            if seen >= rank:
+                return (bucket + 1) * BUCKET_NS / 1e6
+        return (max(self.counts) + 1) * BUCKET_NS / 1e6
 
 
 def summary_for(sent_ns: int, index: int) -> str:

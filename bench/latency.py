@@ -1,64 +1,48 @@
-"""Webhook-to-socket latency and the sustained webhook rate, with 100 subscribers.
+"""Latency: webhook sent to message received, with 1,000 subscribers at a steady 20 webhooks/s.
 
-    python -m bench.latency [--subscribers 100] [--rate 20] [--runs 3]
+    python -m bench.latency [--runs 3] [--workers 1,2] [--subscribers 1000] [--rate 20]
 
-Each run starts from an empty event log. Latency: webhooks at a steady rate,
-each one's send-to-arrival time at every subscriber. Sustained rate: 16
-senders post as fast as the service accepts for a few seconds, and every
-subscriber must then hold every event (a run that loses one fails).
+Each run starts the target afresh, connects the subscribers, sends a warm-up
+(not measured), then `--count` webhooks at a steady `--rate`. The sender
+writes CLOCK_MONOTONIC into each webhook; each subscriber subtracts it from
+the arrival time, for every message at every subscriber. Every subscriber must
+hold every message (a run that loses one fails).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from bench import harness
+from bench import harness, workload
+from bench.workload import JIRA, Context, Figures, Target
 
 
-async def one_run(url: str, args: argparse.Namespace) -> dict[str, float]:
-    harness.reset(url)
-    with harness.service(url) as running:
+async def one_run(target: Target, context: Context, args: argparse.Namespace) -> Figures:
+    pools = args.pools or workload.pools_for(args.subscribers)
+    with workload.started(target, context) as running:
         async with (
-            harness.Subscribers(running.ws, args.subscribers, processes=args.pools) as pool,
+            harness.Subscribers(running.ws, args.subscribers, processes=pools) as subscribers,
             harness.http_client(running.http, 16) as client,
         ):
-            accepted = await harness.send_at_rate(client, "/api/webhooks/jira", args.rate, args.latency_count)
-            latency = await pool.collect(accepted, timeout=60)
-            lost = accepted * args.subscribers - latency["received"]
-            flat, elapsed = await harness.send_flat_out(
-                client, "/api/webhooks/jira", args.seconds, 16, start=args.latency_count
-            )
-            totals = await pool.collect(accepted + flat, timeout=120)
-            lost += (accepted + flat) * args.subscribers - totals["received"]
-    if lost or totals["duplicates"]:
-        raise SystemExit(f"FAILED: {lost} deliveries lost, {totals['duplicates']} duplicated")
+            warm = await harness.send_at_rate(client, JIRA, args.rate, args.warm_up)
+            await workload.check_delivered(subscribers, warm)
+            accepted = await harness.send_at_rate(client, JIRA, args.rate, args.count, start=args.warm_up)
+            delivery = await workload.check_delivered(subscribers, warm + accepted)
     return {
-        "p50_ms": harness.percentile(latency["latencies_ms"], 50),
-        "p99_ms": harness.percentile(latency["latencies_ms"], 99),
-        "sustained_per_s": flat / elapsed,
+        "p50_ms": delivery.histogram.percentile_ms(50),
+        "p99_ms": delivery.histogram.percentile_ms(99),
+        "max_ms": delivery.histogram.percentile_ms(100),
     }
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subscribers", type=int, default=100)
-    parser.add_argument("--pools", type=int, default=1, help="subscriber processes")
-    parser.add_argument("--rate", type=float, default=20.0, help="webhooks/s for the latency phase")
-    parser.add_argument("--latency-count", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of the flat-out phase")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    results = []
-    with harness.database() as url:
-        for run in range(args.runs):
-            result = await one_run(url, args)
-            results.append(result)
-            print(f"run {run + 1}: " + ", ".join(f"{k}={v:.1f}" for k, v in result.items()), flush=True)
-    print(f"\n{args.subscribers} subscribers, median of {args.runs} runs:")
-    for key in results[0]:
-        print(f"  {key:16} {harness.median([r[key] for r in results]):10.1f}")
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--subscribers", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=20.0, help="webhooks/s")
+    p.add_argument("--count", type=int, default=200, help="webhooks measured")
+    p.add_argument("--warm-up", type=int, default=20, help="webhooks sent first, not measured")
 
+
+RATIOS = [("p99 vs reference", "p99_ms", "reference"), ("p50 vs reference", "p50_ms", "reference")]
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    workload.main(__doc__, "latency", one_run, configure, RATIOS)

@@ -12,6 +12,10 @@ import asyncio
 from collections.abc import Callable
 
 
+class _Closed(Exception):
+    """The server closed the connection before answering."""
+
+
 class Connection:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -19,11 +23,26 @@ class Connection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None or self._writer.is_closing():
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        return self._reader, self._writer
+        reader, writer = self._reader, self._writer
+        if reader is None or writer is None or reader.at_eof() or writer.is_closing():
+            if writer is not None:
+                writer.close()
+            reader, writer = self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        return reader, writer
 
     async def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+        """The answer's status. A keep-alive connection the server closed while it
+        was idle (uvicorn does after 5 s) is replaced and the request sent again,
+        as HTTP clients do: the server closed it without reading the request."""
+        try:
+            return await self._post(path, body, headers)
+        except (ConnectionError, _Closed):
+            if self._writer is not None:
+                self._writer.close()
+            self._reader = self._writer = None
+            return await self._post(path, body, headers)
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str] | None) -> int:
         reader, writer = await self._open()
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         head = (
@@ -32,6 +51,8 @@ class Connection:
         )
         writer.write(head.encode() + body)
         status_line = await reader.readline()
+        if not status_line:
+            raise _Closed
         status = int(status_line.split()[1])
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
