@@ -149,7 +149,7 @@ def parse_request(text: str) -> AnyRequest:
         raise RequestError(INVALID_MESSAGE, "message is not valid JSON") from None
     if not isinstance(raw, dict):
         raise RequestError(INVALID_MESSAGE, "message must be a JSON object")
-    request_id = raw.get("id") if isinstance(raw.get("id"), str | int) else None
+    request_id = _echoable(raw.get("id"))
     if "type" in raw:
         return _parse_publication(raw, request_id)
     action = raw.get("action")
@@ -161,6 +161,12 @@ def parse_request(text: str) -> AnyRequest:
         return _REQUEST.validate_python(raw)
     except ValidationError as exc:
         raise _invalid(exc, request_id, skip=1) from None
+
+
+def _echoable(value: object) -> RequestId | None:
+    """The request's `id` if an answer may carry it back: a string or an integer
+    (JSON's `true`/`false` are not ids, though Python's bool is an int)."""
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _parse_publication(raw: dict[str, Any], request_id: RequestId | None) -> PublishNotification:

@@ -57,6 +57,19 @@ async def test_a_bad_request_gets_an_error_with_a_stable_code(
         assert error["data"]["original_message_id"] == "m-1"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("request_id", [False, True, None, 1.5, ["a"], {"a": 1}])
+async def test_an_id_that_is_not_a_string_or_integer_is_not_echoed_and_the_connection_survives(
+    server: RunningServer, request_id: object
+) -> None:
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        error = await _request(ws, {"id": request_id, "action": "dance"})
+        assert (await _request(ws, {"action": "ping"}))["action"] == "pong"
+
+    assert error["data"]["code"] == "UNKNOWN_ACTION"  # type: ignore[index]
+    assert error["data"]["original_message_id"] is None  # type: ignore[index]
+
+
 async def test_subscribe_narrows_to_topics_and_filters_and_is_acknowledged_with_a_position(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
