@@ -10,6 +10,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.adapters.fields import items as items
+from app.adapters.fields import obj as obj
+from app.adapters.fields import optional_obj as optional_obj
+from app.adapters.fields import text as text
 from app.contract.payloads import Severity
 from app.errors import InvalidPayload
 from app.normalize import alerts as vocab
@@ -21,36 +25,6 @@ SUMMARY_BYTES = 1024
 MAX_LABELS = 100
 # Go's zero time: Alertmanager's endsAt for an alert that has not ended.
 _ZERO_YEAR = 1
-
-
-def obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidPayload(f"'{where}' must be an object")
-    return value
-
-
-def optional_obj(value: Any, where: str) -> dict[str, Any] | None:
-    return None if value is None else obj(value, where)
-
-
-def items(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidPayload(f"'{where}' must be a list")
-    return value
-
-
-def text(value: Any, where: str, *, required: bool = False) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise InvalidPayload(f"'{where}' is missing")
-        return None
-    if isinstance(value, bool):
-        raise InvalidPayload(f"'{where}' must be a string")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    raise InvalidPayload(f"'{where}' must be a string")
 
 
 def string_map(value: Any, where: str) -> dict[str, str]:

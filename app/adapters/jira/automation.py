@@ -27,5 +27,4 @@ def is_issue_data(body: dict[str, Any]) -> bool:
 
 def parse_issue_data(body: dict[str, Any], mapping: JiraMapping, *, received_at: datetime) -> IssueUpserted:
     issue = f.obj(body["issue"], "issue") if "issue" in body else body
-    assert issue is not None
     return read_issue(issue, mapping, received_at)

@@ -14,6 +14,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.adapters.fields import is_number as _is_number
+from app.adapters.fields import obj as obj
+from app.adapters.fields import optional_obj as optional_obj
+from app.adapters.fields import text as text
 from app.errors import InvalidPayload
 
 _JIRA_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
@@ -21,28 +25,6 @@ _JIRA_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
 _EPOCH_MILLIS_FROM = 10**11
 _NAME_KEYS = ("name", "namedValue", "value")
 _MAX_ID_CHARS = 64  # Jira's ids are numbers; anything this long is not one
-
-
-def obj(value: Any, where: str, *, required: bool = True) -> dict[str, Any] | None:
-    if value is None and not required:
-        return None
-    if value is None:
-        raise InvalidPayload(f"'{where}' is missing")
-    if not isinstance(value, dict):
-        raise InvalidPayload(f"'{where}' must be an object")
-    return value
-
-
-def text(value: Any, where: str, *, required: bool = False) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise InvalidPayload(f"'{where}' is missing")
-        return None
-    if isinstance(value, str):
-        return value
-    if _is_number(value):
-        return str(value)
-    raise InvalidPayload(f"'{where}' must be a string")
 
 
 def identifier(value: Any, where: str) -> str:
@@ -68,7 +50,6 @@ def name_of(value: Any, where: str) -> str | None:
     if _is_number(value):
         return str(value)
     item = obj(value, where)
-    assert item is not None
     for key in _NAME_KEYS:
         found = text(item.get(key), f"{where}.{key}")
         if found and found.strip():
@@ -110,10 +91,6 @@ def day(value: Any, where: str) -> date | None:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
         raise InvalidPayload(f"'{where}' is not a date: {value[:40]!r}") from None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _from_epoch(value: float, where: str) -> datetime:

@@ -55,7 +55,6 @@ def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -
     jira_issue_id = f.identifier(issue.get("id"), "issue.id")
     key = issue_key(issue)
     fields = f.obj(issue.get("fields"), "issue.fields")
-    assert fields is not None
     issue_type = f.name_of(fields.get("issuetype"), "issue.fields.issuetype")
     assignee = user(fields.get("assignee"), "issue.fields.assignee")
     common = _common(fields, key, mapping, sent_at) | {
@@ -110,7 +109,7 @@ def _common(fields: dict[str, Any], key: str, mapping: JiraMapping, sent_at: dat
 
 
 def _project_key(fields: dict[str, Any], key: str) -> str:
-    project = f.obj(fields.get("project"), "issue.fields.project", required=False)
+    project = f.optional_obj(fields.get("project"), "issue.fields.project")
     project_key = f.text(project.get("key"), "issue.fields.project.key") if project else None
     return (project_key or key.rsplit("-", 1)[0]).strip()
 
@@ -120,9 +119,8 @@ def _status(value: Any) -> tuple[str | None, str | None]:
     if value is None or isinstance(value, str):
         return f.name_of(value, "issue.fields.status"), None
     status = f.obj(value, "issue.fields.status")
-    assert status is not None
     name = f.name_of(status, "issue.fields.status")
-    category = f.obj(status.get("statusCategory"), "issue.fields.status.statusCategory", required=False)
+    category = f.optional_obj(status.get("statusCategory"), "issue.fields.status.statusCategory")
     if category is None:
         return name, None
     key = f.text(category.get("key"), "issue.fields.status.statusCategory.key")

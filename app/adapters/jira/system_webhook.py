@@ -43,7 +43,6 @@ def parse_webhook(body: dict[str, Any], mapping: JiraMapping, *, received_at: da
     if event not in ISSUE_EVENTS:
         return Ignored(_UNSAFE_NAME.sub("", event)[:_NAME_CHARS] or "unknown")
     issue = f.obj(body.get("issue"), "issue")
-    assert issue is not None
     sent_at = f.timestamp(body.get("timestamp"), "timestamp") or received_at
     if event == DELETED:
         return IssueDeleted(

@@ -41,7 +41,6 @@ def user(value: Any, where: str) -> JiraUser | None:
         login = value.strip()
         return JiraUser(login, frozenset({login})) if login else None
     item = f.obj(value, where)
-    assert item is not None
     email = _email(f.text(item.get("emailAddress"), f"{where}.emailAddress"))
     display = f.text(item.get("displayName"), f"{where}.displayName")
     ids = [f.text(item.get(key), f"{where}.{key}") for key in ("accountId", "name", "key")]
