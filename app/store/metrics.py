@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import RowMapping, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import MetricData
@@ -99,20 +99,7 @@ async def _offer(conn: AsyncConnection, sample: MetricData) -> NewEvent | None:
 async def publish_pending(conn: AsyncConnection) -> int:
     """Publish every held-back value whose second is up (the trailing edge)."""
     rows = (await conn.execute(_DUE, {"interval": MIN_INTERVAL_SECONDS, "limit": PUBLISH_BATCH})).mappings().all()
-    new_events = [
-        _event(
-            MetricData(
-                metric_name=row["metric_name"],
-                value=row["value"],
-                unit=row["unit"],
-                environment=row["environment"] or None,
-                timestamp=row["timestamp"],
-                metadata=row["metadata"],
-            ),
-            row["last_published_at"],
-        )
-        for row in rows
-    ]
+    new_events = [_event(_latest(row), row["last_published_at"]) for row in rows]
     return await outbox.append(conn, new_events)
 
 
@@ -128,8 +115,11 @@ async def latest_value(conn: AsyncConnection, metric_name: str, environment: str
         .mappings()
         .first()
     )
-    if row is None:
-        return None
+    return None if row is None else _latest(row)
+
+
+def _latest(row: RowMapping) -> MetricData:
+    """A `metric_latest` row as the contract's metric (no environment is stored as '')."""
     return MetricData(
         metric_name=row["metric_name"],
         value=row["value"],
