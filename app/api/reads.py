@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, Field
 from sqlalchemy import func
 
 from app.api import responses
@@ -19,7 +19,7 @@ from app.api.auth import Authenticated
 from app.api.listing import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
 from app.api.routing import JsonApiRoute
 from app.contract.payloads import (
-    AlertOperator,
+    AlertData,
     IncidentData,
     IncidentStatus,
     Severity,
@@ -166,26 +166,12 @@ async def read_task(request: Request, principal: Authenticated, task_id: RowId) 
 # column is one field here.
 
 
-class AlertView(BaseModel):
+class AlertView(AlertData):
     """An alert: the contract's payload, plus its lifecycle."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    metric: str
-    value: float
-    threshold: float
-    operator: AlertOperator
-    environment: str
-    severity: Severity
-    triggered_at: Timestamp
-    status: str
     updated_at: Timestamp
     source: str
     squad: str | None = None
-    resource_id: str | None = None
-    resource_type: str | None = None
-    resolved_at: Timestamp | None = None
 
 
 ALERTS = Listing(
