@@ -75,5 +75,5 @@ def sample_of(given: MetricInput, received_at: datetime) -> MetricData:
         unit=clean(given.unit, 32),
         environment=vocab.environment(given.environment),
         timestamp=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
-        metadata=plain_json(given.metadata) if given.metadata is not None else None,
+        metadata=plain_json(given.metadata),
     )

@@ -67,5 +67,5 @@ def new_notification(request: NotificationInput) -> NotificationData:
         type=request.type,
         priority=request.priority,
         action_url=request.action_url,
-        metadata=plain_json(request.metadata) if request.metadata is not None else None,
+        metadata=plain_json(request.metadata),
     )
