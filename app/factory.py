@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from app import errors
+from app import __version__, errors
 from app.api import (
     assets,
     asyncapi,
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             "The REST API and the webhooks. The WebSocket stream (`GET /api/ws`) is described, message by message, "
             "by the AsyncAPI document at [/asyncapi.json](/asyncapi.json)."
         ),
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
     errors.install(app)

@@ -31,12 +31,11 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Event, Protocol
 from websockets.typing import BytesLike
 
+from app import __version__
 from app.ws import messages
 from app.ws.asyncapi import document
 
 SOURCE = "/asyncapi.json"
-# The app's version as create_app declares it: the document /asyncapi.json serves.
-APP_VERSION = "0.1.0"
 
 
 class ContractViolation(AssertionError):
@@ -219,7 +218,7 @@ def uninstall() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    install(ContractCheck(document(APP_VERSION)))
+    install(ContractCheck(document(__version__)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

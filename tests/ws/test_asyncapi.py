@@ -13,13 +13,14 @@ import httpx
 import pytest
 from jsonschema import Draft7Validator
 
+from app import __version__
 from app.ws import messages as m
 from app.ws.asyncapi import CLIENT_MESSAGES, SERVER_MESSAGES, document
 from app.ws.asyncapi_examples import examples
 from tests.conftest import token
 from tests.support import contract_check
 from tests.support.clients import FIXTURES, open_stream, receive
-from tests.support.contract_check import APP_VERSION, ContractCheck
+from tests.support.contract_check import ContractCheck
 from tests.support.server import RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,24 +45,24 @@ async def test_the_document_is_served_without_a_token_with_this_server_and_is_th
             ],
         }
     }
-    assert served == json.loads(json.dumps(document(APP_VERSION)))
+    assert served == json.loads(json.dumps(document(__version__)))
 
 
 def test_the_document_is_a_valid_asyncapi_3_document() -> None:
-    errors = [error.message[:200] for error in Draft7Validator(SPECIFICATION).iter_errors(document(APP_VERSION))]
+    errors = [error.message[:200] for error in Draft7Validator(SPECIFICATION).iter_errors(document(__version__))]
 
     assert errors == []
 
 
 def test_a_broken_document_is_refused_by_the_specification_schema() -> None:
-    broken = copy.deepcopy(document(APP_VERSION))
+    broken = copy.deepcopy(document(__version__))
     broken["operations"]["sendEvents"]["action"] = "publish"  # AsyncAPI 2's word
 
     assert not Draft7Validator(SPECIFICATION).is_valid(broken)
 
 
 def test_every_message_both_ways_is_in_the_document_with_an_example_its_schema_accepts() -> None:
-    doc = document(APP_VERSION)
+    doc = document(__version__)
     check = ContractCheck(doc)
     sample = examples()
 
@@ -77,7 +78,7 @@ def test_every_message_both_ways_is_in_the_document_with_an_example_its_schema_a
 
 
 def test_every_error_code_the_socket_sends_is_in_the_error_schema() -> None:
-    schemas = document(APP_VERSION)["components"]["schemas"]
+    schemas = document(__version__)["components"]["schemas"]
     codes = {value for name, value in vars(m).items() if name.isupper() and value == name}
 
     assert set(schemas["ErrorInfo"]["properties"]["code"]["enum"]) == codes
@@ -121,7 +122,7 @@ _DROP = object()
     ],
 )  # fmt: skip
 def test_the_check_refuses_a_message_outside_the_document(text: str, problem: str) -> None:
-    check = ContractCheck(document(APP_VERSION))
+    check = ContractCheck(document(__version__))
 
     found = check.check_received(text)
 
@@ -132,7 +133,7 @@ def test_the_check_refuses_a_message_outside_the_document(text: str, problem: st
 
 
 def test_the_check_refuses_a_request_the_service_takes_but_the_document_does_not() -> None:
-    stricter = copy.deepcopy(document(APP_VERSION))
+    stricter = copy.deepcopy(document(__version__))
     stricter["components"]["schemas"]["PingRequest"]["required"].append("id")
     check = ContractCheck(stricter)
 
