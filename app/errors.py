@@ -23,6 +23,7 @@ import logging
 import math
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -139,5 +140,13 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation)
-    for db_error in (OperationalError, InterfaceError, PoolTimeoutError, OSError):
+    # psycopg's own errors come from statements run on the driver connection (app/db/driver.py).
+    for db_error in (
+        OperationalError,
+        InterfaceError,
+        PoolTimeoutError,
+        OSError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    ):
         app.add_exception_handler(db_error, _database_down)

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -56,7 +57,7 @@ async def run_forever(engine: AsyncEngine, job: Job) -> None:
     while True:
         try:
             await run_once(engine, job)
-        except (DBAPIError, OSError) as exc:
+        except (DBAPIError, psycopg.Error, OSError) as exc:
             _log.warning("job %s could not run: %s", job.name, exc)
         except Exception:  # noqa: BLE001 - a failing job must not stop the others or the process
             _log.exception("job %s failed", job.name)

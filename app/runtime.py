@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.batch_writer import ApplyMany, BatchWriter
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
+from app.db import driver
 from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
@@ -51,7 +53,9 @@ class Runtime:
     def writer(self, sender: str, apply_many: ApplyMany[Any]) -> BatchWriter[Any]:
         found = self.writers.get(sender)
         if found is None:
-            found = self.writers[sender] = BatchWriter(self.engine, sender, apply_many)
+            assert self.settings.database_url is not None  # the app does not start without one
+            connect = functools.partial(driver.connect, self.settings.database_url)
+            found = self.writers[sender] = BatchWriter(connect, sender, apply_many)
         return found
 
     async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:

@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api import responses
@@ -26,7 +25,7 @@ from app.auth.principal import Principal
 from app.clock import utcnow
 from app.contract.payloads import Environment, RiskLevel
 from app.db.schema import assets
-from app.db.transactions import UNIQUE_VIOLATION, constraint, in_transaction, sqlstate
+from app.db.transactions import UNIQUE_VIOLATION, DatabaseError, constraint, in_transaction, sqlstate
 from app.domain.assets import (
     AssetCreate,
     AssetFields,
@@ -199,7 +198,7 @@ async def sync_assets(request: Request, principal: Publisher, body: AssetSync) -
     return result
 
 
-def _id_taken_meanwhile(error: DBAPIError) -> bool:
+def _id_taken_meanwhile(error: DatabaseError) -> bool:
     """A new id of the snapshot was created by someone else after the sync read: run it again."""
     return sqlstate(error) == UNIQUE_VIOLATION and constraint(error) == "assets_pkey"
 

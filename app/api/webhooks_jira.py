@@ -16,6 +16,7 @@ from app.api import webhook_docs
 from app.api.ingest import Sender, receive
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
+from app.db.driver import Driver
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
 from app.store.issues import apply_issue_change, apply_issue_changes
@@ -82,7 +83,7 @@ def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueCha
     return parse_delivery(body, _mapping_for(settings), received_at=received_at)
 
 
-async def _apply_many(conn: AsyncConnection, changes: Sequence[IssueChange], now: datetime) -> list[int]:
+async def _apply_many(conn: Driver, changes: Sequence[IssueChange], now: datetime) -> list[int]:
     return await apply_issue_changes(conn, changes, now=now)
 
 

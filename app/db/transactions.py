@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,13 +24,22 @@ UNIQUE_VIOLATION = "23505"
 _ALWAYS_RETRYABLE = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 
 
-def sqlstate(error: DBAPIError) -> str | None:
-    state = getattr(error.orig, "sqlstate", None)
+# Statements run through SQLAlchemy raise its wrappers; those run on the
+# driver connection (app/db/driver.py) raise psycopg's own errors.
+DatabaseError = DBAPIError | psycopg.Error
+
+
+def _driver_error(error: DatabaseError) -> object:
+    return error.orig if isinstance(error, DBAPIError) else error
+
+
+def sqlstate(error: DatabaseError) -> str | None:
+    state = getattr(_driver_error(error), "sqlstate", None)
     return state if isinstance(state, str) else None
 
 
-def constraint(error: DBAPIError) -> str | None:
-    diag = getattr(error.orig, "diag", None)
+def constraint(error: DatabaseError) -> str | None:
+    diag = getattr(_driver_error(error), "diag", None)
     name = getattr(diag, "constraint_name", None)
     return name if isinstance(name, str) else None
 
@@ -38,7 +48,7 @@ async def in_transaction(
     engine: AsyncEngine,
     work: Callable[[AsyncConnection], Awaitable[Result]],
     *,
-    retry_on: Callable[[DBAPIError], bool] = lambda _error: False,
+    retry_on: Callable[[DatabaseError], bool] = lambda _error: False,
     attempts: int = 3,
 ) -> Result:
     """`work` in a transaction, run again (up to `attempts` in all) after a deadlock,
@@ -47,7 +57,7 @@ async def in_transaction(
         try:
             async with engine.begin() as conn:
                 return await work(conn)
-        except DBAPIError as error:
+        except (DBAPIError, psycopg.Error) as error:
             retryable = sqlstate(error) in _ALWAYS_RETRYABLE or retry_on(error)
             if not retryable or attempt == attempts:
                 raise

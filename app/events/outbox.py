@@ -2,21 +2,29 @@
 
 A caller only inserts: the log's trigger gives each event its position as the
 transaction commits and rings the listeners' doorbell (see the initial
-migration). Events appended in one transaction keep their order.
+migration). Events appended in one transaction keep their order: their rows
+are inserted one after the other, in the order given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app.db.schema import events
+from app.db.driver import Driver, rows_json
 from app.events.model import NewEvent
 
+# The message is stored as the exact JSON text subscribers receive (without the
+# `id` the log assigns): a json column keeps the text it is given, and orjson
+# writes a nested object exactly as it writes it alone. Rows are inserted in
+# the order given, so their ids (and positions) follow it.
+_APPEND = (
+    "INSERT INTO events (topic, action, squad, environment, audience, message) "
+    "SELECT topic, action, squad, environment, audience, message "
+    "FROM json_populate_recordset(NULL::events, %s) WITH ORDINALITY AS r ORDER BY r.ordinality"
+)
 
-async def append(conn: AsyncConnection, new_events: Sequence[NewEvent]) -> int:
+
+async def append(conn: Driver, new_events: Sequence[NewEvent]) -> int:
     """Insert `new_events` in order; return how many were appended."""
     if not new_events:
         return 0
@@ -31,5 +39,5 @@ async def append(conn: AsyncConnection, new_events: Sequence[NewEvent]) -> int:
         }
         for event in new_events
     ]
-    await conn.execute(insert(events), rows)
+    await conn.execute(_APPEND, (rows_json(rows),))
     return len(rows)

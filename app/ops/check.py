@@ -35,8 +35,9 @@ from app.ops.database import command_database
 
 Level = Literal["ok", "warn", "FAIL"]
 
-# What one process opens at most: the pool (10) and its overflow (10), and the LISTEN connection.
-CONNECTIONS_PER_PROCESS = 21
+# What one process opens at most: the pool (10) and its overflow (10), the LISTEN
+# connection, and the Jira webhook writer's own (app/api/batch_writer.py).
+CONNECTIONS_PER_PROCESS = 22
 _NOTIFY_WAIT_SECONDS = 3.0
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import AlertData
+from app.db.driver import driver_of
 from app.db.schema import alert_history, alerts
 from app.domain.alerts import AlertBatch, AlertDecision, AlertSignal, StoredAlert, mark_stale, plan_alert
 from app.errors import InvalidPayload
@@ -35,11 +36,11 @@ async def apply_alert_batch(conn: AsyncConnection, batch: AlertBatch, *, now: da
         event = await _apply_signal(conn, signal, now)
         if event is not None:
             new_events.append(event)
-    return await outbox.append(conn, new_events)
+    return await outbox.append(await driver_of(conn), new_events)
 
 
 async def _apply_signal(conn: AsyncConnection, signal: AlertSignal, now: datetime) -> NewEvent | None:
-    await lock_entity(conn, f"alert:{signal.id}")
+    await lock_entity(await driver_of(conn), f"alert:{signal.id}")
     current = await load_alert(conn, signal.id)
     if current is not None and current.source != signal.source:
         raise InvalidPayload(f"alert id {signal.id!r} belongs to another sender's alert")
@@ -122,7 +123,7 @@ async def mark_stale_alerts(
     ).scalars()
     new_events: list[NewEvent] = []
     for alert_id in list(candidates):
-        await lock_entity(conn, f"alert:{alert_id}")
+        await lock_entity(await driver_of(conn), f"alert:{alert_id}")
         row = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).mappings().first()
         # Re-read under the lock: a notification may have arrived meanwhile.
         if row is None or row["status"] != "firing" or row["last_seen_at"] >= seen_before:
@@ -131,7 +132,7 @@ async def mark_stale_alerts(
         await conn.execute(update(alerts).where(alerts.c.id == alert_id).values(status="stale", updated_at=now))
         await _record_history(conn, stale, "updated", now)
         new_events.append(_event("updated", stale, row["squad"], now))
-    return await outbox.append(conn, new_events)
+    return await outbox.append(await driver_of(conn), new_events)
 
 
 async def alert_history_of(conn: AsyncConnection, alert_id: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.driver import driver_of
 from app.db.schema import assets
 from app.domain.assets import AssetFields, AssetSync, AssetView, AssetWrite, plan_delete, plan_upsert
 from app.errors import Conflict
@@ -54,7 +55,7 @@ async def create_asset(conn: AsyncConnection, asset_id: str, fields: AssetFields
     )
     if inserted.first() is None:
         raise Conflict(f"an asset with id {asset_id!r} exists already")
-    await outbox.append(conn, list(_events([write], now)))
+    await outbox.append(await driver_of(conn), list(_events([write], now)))
     return write.after
 
 
@@ -66,7 +67,7 @@ async def sync_assets(
     `may_write(environment)` says whether the caller may change assets of an
     environment: an id of the snapshot already used in one it may not is a Conflict.
     """
-    await lock_entity(conn, f"asset-sync:{sync.environment}")
+    await lock_entity(await driver_of(conn), f"asset-sync:{sync.environment}")
     current = await _load_for_sync(conn, sync)
     foreign = sorted(asset.id for asset in current.values() if not may_write(asset.environment))
     if foreign:
@@ -116,7 +117,7 @@ async def apply_writes(conn: AsyncConnection, writes: Sequence[AssetWrite], *, n
     if by_kind["delete"]:
         doomed = [w.before.id for w in by_kind["delete"] if w.before is not None]
         await conn.execute(delete(assets).where(assets.c.id == _any(doomed)))
-    return await outbox.append(conn, list(_events(writes, now)))
+    return await outbox.append(await driver_of(conn), list(_events(writes, now)))
 
 
 def _any(ids: list[str]) -> ColumnElement[Any]:

@@ -7,15 +7,17 @@ Headers and query parameters that carry credentials are never kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import delete, insert, select, update
+import orjson
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.driver import Driver
 from app.db.schema import webhook_deliveries
 
 Outcome = Literal["applied", "unchanged", "ignored", "rejected"]
@@ -98,50 +100,59 @@ class Received:
     query: dict[str, str] = field(default_factory=dict)
 
 
-async def claim_keys(conn: AsyncConnection, sender: str, received: Sequence[Received]) -> set[str]:
+async def claim_keys(conn: Driver, sender: str, received: Sequence[Received]) -> set[str]:
     """Record the keyed deliveries among `received` as applied; return the keys that are new.
 
     A key already recorded (or repeated earlier in `received`) is a
     redelivery: it is not recorded again and must not be applied. A concurrent
     transaction holding the same key makes this wait until it ends."""
-    rows, seen = [], set()
+    keyed: dict[str, Received] = {}
     for item in received:
-        if item.delivery_key is not None and item.delivery_key not in seen:
-            seen.add(item.delivery_key)
-            rows.append(_row(sender, item, "applied"))
-    if not rows:
+        if item.delivery_key is not None:
+            keyed.setdefault(item.delivery_key, item)
+    if not keyed:
         return set()
-    statement = (
-        pg_insert(webhook_deliveries)
-        .on_conflict_do_nothing(constraint="uq_webhook_deliveries_sender_key")
-        .returning(webhook_deliveries.c.delivery_key)
-    )
-    return set((await conn.execute(statement, rows)).scalars())
+    async with conn.cursor() as cursor:
+        await cursor.execute(_CLAIM, (sender, *_columns(keyed.values())))
+        return {key for (key,) in await cursor.fetchall()}
 
 
 async def record_outcomes(
-    conn: AsyncConnection, sender: str, unkeyed: Sequence[tuple[Received, Outcome]], unchanged_keys: Sequence[str]
+    conn: Driver, sender: str, unkeyed: Sequence[tuple[Received, Outcome]], unchanged_keys: Sequence[str]
 ) -> None:
     """Record the unkeyed deliveries with their outcomes, and mark claimed keys that changed nothing."""
     if unkeyed:
-        await conn.execute(insert(webhook_deliveries), [_row(sender, item, outcome) for item, outcome in unkeyed])
+        items = [item for item, _ in unkeyed]
+        await conn.execute(_RECORD, (sender, *_columns(items), [outcome for _, outcome in unkeyed]))
     if unchanged_keys:
-        await conn.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.sender == sender, webhook_deliveries.c.delivery_key.in_(unchanged_keys))
-            .values(outcome="unchanged")
-        )
+        await conn.execute(_UNCHANGED, (sender, list(unchanged_keys)))
 
 
-def _row(sender: str, item: Received, outcome: Outcome) -> dict[str, object]:
-    return {
-        "sender": sender,
-        "delivery_key": item.delivery_key,
-        "headers": item.headers,
-        "body": item.body,
-        "outcome": outcome,
-        "query": item.query,
-    }
+# One statement for a whole batch, whatever its size: the rows travel as arrays,
+# in binary (%b): psycopg quotes text-format arrays element by element in
+# Python, twenty times slower for a batch of bodies.
+_CLAIM = (
+    "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
+    "SELECT %s, key, headers::jsonb, body, query::jsonb, 'applied' "
+    "FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::text[]) AS r(key, headers, body, query) "
+    "ON CONFLICT ON CONSTRAINT uq_webhook_deliveries_sender_key DO NOTHING RETURNING delivery_key"
+)
+_RECORD = (
+    "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
+    "SELECT %s, key, headers::jsonb, body, query::jsonb, outcome "
+    "FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[]) AS r(key, headers, body, query, outcome)"
+)
+_UNCHANGED = "UPDATE webhook_deliveries SET outcome = 'unchanged' WHERE sender = %s AND delivery_key = ANY(%b::text[])"
+
+
+def _columns(items: Iterable[Received]) -> tuple[list[str | None], list[str], list[bytes], list[str]]:
+    keys, headers, bodies, queries = [], [], [], []
+    for item in items:
+        keys.append(item.delivery_key)
+        headers.append(orjson.dumps(item.headers).decode())
+        bodies.append(item.body)
+        queries.append(orjson.dumps(item.query).decode())
+    return keys, headers, bodies, queries
 
 
 @dataclass(frozen=True, slots=True)

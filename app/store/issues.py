@@ -1,18 +1,20 @@
 """Incidents and tasks: apply a Jira change and append its events, in the
-caller's transaction."""
+caller's transaction.
+
+The batch path's statements run on the driver connection (app/db/driver.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from psycopg import AsyncCursor, sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import IncidentData, TaskData
-from app.db.schema import incidents, jira_issue_state, tasks
+from app.db.driver import Driver, driver_of, rows_json
 from app.domain.assignments import assignment_notification
 from app.domain.issues import (
     IssueChange,
@@ -31,10 +33,10 @@ from app.store.notifications import Outgoing, audience_of, store_notifications
 
 async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
     """Store `change`; return how many events it produced (maybe none)."""
-    return (await apply_issue_changes(conn, [change], now=now))[0]
+    return (await apply_issue_changes(await driver_of(conn), [change], now=now))[0]
 
 
-async def apply_issue_changes(conn: AsyncConnection, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
+async def apply_issue_changes(conn: Driver, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
     """Store `changes` in order; return how many events each produced.
 
     Set-based, so a batch costs the same few statements as one change: lock
@@ -87,30 +89,29 @@ def _after(change: IssueChange, steps: list[IssueStep], now: datetime) -> Stored
 
 async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot | None:
     """The issue as stored, as an incident or a task."""
-    return (await load_stored_issue(conn, jira_issue_id)).snapshot
+    return (await load_stored_issue(await driver_of(conn), jira_issue_id)).snapshot
 
 
-async def load_stored_issue(conn: AsyncConnection, jira_issue_id: str) -> StoredIssue:
+async def load_stored_issue(conn: Driver, jira_issue_id: str) -> StoredIssue:
     return (await load_stored_issues(conn, [jira_issue_id]))[jira_issue_id]
 
 
-async def load_stored_issues(conn: AsyncConnection, jira_issue_ids: Sequence[str]) -> dict[str, StoredIssue]:
+async def load_stored_issues(conn: Driver, jira_issue_ids: Sequence[str]) -> dict[str, StoredIssue]:
     """The issues as stored, with what is remembered of them: one query for all three tables."""
     found = {jira_issue_id: StoredIssue() for jira_issue_id in jira_issue_ids}
-    for jira_issue_id, kind, values, assignee_ids, deleted_at in await conn.execute(
-        _LOAD, {"ids": list(jira_issue_ids)}
-    ):
-        snapshot = None
-        if kind is not None:
-            table = incidents if kind == "incident" else tasks
-            snapshot = _snapshot(table, values, frozenset(assignee_ids or ()))
-        found[jira_issue_id] = StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
+    async with conn.cursor() as cursor:
+        await cursor.execute(_LOAD, (list(jira_issue_ids),))
+        for jira_issue_id, kind, values, assignee_ids, deleted_at in await cursor.fetchall():
+            snapshot = None
+            if kind is not None:
+                snapshot = _snapshot(kind, values, frozenset(assignee_ids or ()))
+            found[jira_issue_id] = StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
     return found
 
 
-_LOAD = text(
+_LOAD = (
     "SELECT k.jira_issue_id, e.kind, e.entity, s.assignee_ids, s.deleted_at "
-    "FROM unnest(CAST(:ids AS text[])) AS k(jira_issue_id) "
+    "FROM unnest(%b::text[]) AS k(jira_issue_id) "
     "LEFT JOIN jira_issue_state s ON s.jira_issue_id = k.jira_issue_id "
     "LEFT JOIN LATERAL ("
     "  SELECT 'incident' AS kind, to_jsonb(i) AS entity FROM incidents i WHERE i.jira_issue_id = k.jira_issue_id"
@@ -120,11 +121,7 @@ _LOAD = text(
 )
 
 
-def _table(snapshot: IssueSnapshot) -> Table:
-    return incidents if snapshot.kind == "incident" else tasks
-
-
-async def _write_net(conn: AsyncConnection, changed: list[tuple[str, StoredIssue, StoredIssue]], now: datetime) -> None:
+async def _write_net(conn: Driver, changed: list[tuple[str, StoredIssue, StoredIssue]], now: datetime) -> None:
     """Bring each issue's rows from before to after, one statement per table and operation."""
     deletes: dict[str, list[str]] = {"incident": [], "task": []}
     inserts: dict[str, list[dict[str, Any]]] = {"incident": [], "task": []}
@@ -136,19 +133,52 @@ async def _write_net(conn: AsyncConnection, changed: list[tuple[str, StoredIssue
         if now_is is not None and (was is None or now_is.kind != was.kind):
             inserts[now_is.kind].append(_row(now_is))
         elif now_is is not None and was is not None and now_is.payload != was.payload:
-            updates[now_is.kind].append({"key": now_is.payload.id, **_row(now_is)})
-    for kind, table in (("incident", incidents), ("task", tasks)):
-        if deletes[kind]:
-            await conn.execute(delete(table).where(table.c.id.in_(deletes[kind])))
-        if inserts[kind]:
-            await conn.execute(insert(table), inserts[kind])
-        if updates[kind]:
-            columns: dict[str, Any] = {name: bindparam(name) for name in updates[kind][0] if name != "key"}
-            await conn.execute(update(table).where(table.c.id == bindparam("key")).values(columns), updates[kind])
-    await _remember(conn, [(jira_issue_id, new) for jira_issue_id, _, new in changed], now)
+            updates[now_is.kind].append(_row(now_is))
+    async with conn.cursor() as cursor:
+        for kind in ("incident", "task"):
+            if deletes[kind]:
+                await cursor.execute(_delete(kind), (deletes[kind],))
+            if inserts[kind]:
+                await cursor.execute(_insert(kind, tuple(inserts[kind][0])), (rows_json(inserts[kind]),))
+            if updates[kind]:
+                await cursor.execute(_update(kind, tuple(updates[kind][0])), (rows_json(updates[kind]),))
+        await _remember(cursor, [(jira_issue_id, new) for jira_issue_id, _, new in changed], now)
 
 
-async def _remember(conn: AsyncConnection, states: list[tuple[str, StoredIssue]], now: datetime) -> None:
+_TABLES = {"incident": "incidents", "task": "tasks"}
+
+
+# Composed once into text: psycopg would compose a sql.Composed again at every execution.
+@cache
+def _delete(kind: str) -> str:
+    return sql.SQL("DELETE FROM {} WHERE id = ANY(%b::text[])").format(sql.Identifier(_TABLES[kind])).as_string()
+
+
+@cache
+def _insert(kind: str, columns: tuple[str, ...]) -> str:
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    table = sql.Identifier(_TABLES[kind])
+    return (
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM json_populate_recordset(NULL::{}, %s)")
+        .format(table, names, names, table)
+        .as_string()
+    )
+
+
+@cache
+def _update(kind: str, columns: tuple[str, ...]) -> str:
+    table = sql.Identifier(_TABLES[kind])
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = r.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c != "id"
+    )
+    return (
+        sql.SQL("UPDATE {} AS t SET {} FROM json_populate_recordset(NULL::{}, %s) AS r WHERE t.id = r.id")
+        .format(table, assignments, table)
+        .as_string()
+    )
+
+
+async def _remember(cursor: AsyncCursor[Any], states: list[tuple[str, StoredIssue]], now: datetime) -> None:
     """Keep each issue's assignee identifiers, or its deletion time."""
     if not states:
         return
@@ -161,18 +191,16 @@ async def _remember(conn: AsyncConnection, states: list[tuple[str, StoredIssue]]
         }
         for jira_issue_id, state in states
     ]
-    statement = pg_insert(jira_issue_state)
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["jira_issue_id"],
-            set_={
-                "assignee_ids": statement.excluded.assignee_ids,
-                "deleted_at": statement.excluded.deleted_at,
-                "updated_at": statement.excluded.updated_at,
-            },
-        ),
-        rows,
-    )
+    await cursor.execute(_REMEMBER, (rows_json(rows),))
+
+
+_REMEMBER = (
+    "INSERT INTO jira_issue_state (jira_issue_id, assignee_ids, deleted_at, updated_at) "
+    "SELECT jira_issue_id, assignee_ids, deleted_at, updated_at "
+    "FROM json_populate_recordset(NULL::jira_issue_state, %s) "
+    "ON CONFLICT (jira_issue_id) DO UPDATE SET "
+    "assignee_ids = excluded.assignee_ids, deleted_at = excluded.deleted_at, updated_at = excluded.updated_at"
+)
 
 
 def _event(step: IssueStep, now: datetime) -> NewEvent:
@@ -194,10 +222,10 @@ def _row(snapshot: IssueSnapshot) -> dict[str, Any]:
     return values
 
 
-def _snapshot(table: Table, stored: dict[str, Any], assignee_ids: frozenset[str]) -> IssueSnapshot:
+def _snapshot(kind: str, stored: dict[str, Any], assignee_ids: frozenset[str]) -> IssueSnapshot:
     values = dict(stored)
     jira_issue_id = values.pop("jira_issue_id")
     values["jira_id"] = values.pop("jira_key")
     values.pop("recorded_at", None)
-    model = IncidentData if table is incidents else TaskData
+    model = IncidentData if kind == "incident" else TaskData
     return IssueSnapshot(jira_issue_id=jira_issue_id, payload=model.model_validate(values), assignee_ids=assignee_ids)

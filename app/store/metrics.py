@@ -28,6 +28,7 @@ from sqlalchemy import RowMapping, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import MetricData
+from app.db.driver import driver_of
 from app.db.schema import metric_latest, metric_samples
 from app.events import outbox
 from app.events.model import NewEvent
@@ -84,7 +85,7 @@ async def record_samples(conn: AsyncConnection, samples: Sequence[MetricData]) -
         event = await _offer(conn, newest[key])
         if event is not None:
             new_events.append(event)
-    return await outbox.append(conn, new_events)
+    return await outbox.append(await driver_of(conn), new_events)
 
 
 async def _offer(conn: AsyncConnection, sample: MetricData) -> NewEvent | None:
@@ -100,7 +101,7 @@ async def publish_pending(conn: AsyncConnection) -> int:
     """Publish every held-back value whose second is up (the trailing edge)."""
     rows = (await conn.execute(_DUE, {"interval": MIN_INTERVAL_SECONDS, "limit": PUBLISH_BATCH})).mappings().all()
     new_events = [_event(_latest(row), row["last_published_at"]) for row in rows]
-    return await outbox.append(conn, new_events)
+    return await outbox.append(await driver_of(conn), new_events)
 
 
 async def latest_value(conn: AsyncConnection, metric_name: str, environment: str | None) -> MetricData | None:

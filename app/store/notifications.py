@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import NotificationData
-from app.db.schema import notifications
+from app.db.driver import Driver, driver_of, rows_json
 from app.events import outbox
 from app.events.model import NewEvent
 
@@ -41,28 +40,34 @@ class Outgoing:
         )
 
 
-async def store_notifications(conn: AsyncConnection, outgoing: Sequence[Outgoing]) -> None:
+async def store_notifications(conn: Driver, outgoing: Sequence[Outgoing]) -> None:
     """Store notifications (one statement for all); their events are the caller's to append."""
     if not outgoing:
         return
-    await conn.execute(
-        insert(notifications),
-        [
-            {
-                "id": item.notification.id,
-                "title": item.notification.title,
-                "message": item.notification.message,
-                "type": item.notification.type,
-                "priority": item.notification.priority,
-                "action_url": item.notification.action_url,
-                "metadata": item.notification.metadata,
-                "audience": sorted(item.audience) if item.audience is not None else None,
-                "sent_by": item.sent_by,
-                "created_at": item.at,
-            }
-            for item in outgoing
-        ],
-    )
+    rows = [
+        {
+            "id": item.notification.id,
+            "title": item.notification.title,
+            "message": item.notification.message,
+            "type": item.notification.type,
+            "priority": item.notification.priority,
+            "action_url": item.notification.action_url,
+            "metadata": item.notification.metadata,
+            "audience": sorted(item.audience) if item.audience is not None else None,
+            "sent_by": item.sent_by,
+            "created_at": item.at,
+        }
+        for item in outgoing
+    ]
+    await conn.execute(_INSERT, (rows_json(rows),))
+
+
+_INSERT = (
+    "INSERT INTO notifications "
+    "(id, title, message, type, priority, action_url, metadata, audience, sent_by, created_at) "
+    "SELECT id, title, message, type, priority, action_url, metadata, audience, sent_by, created_at "
+    "FROM json_populate_recordset(NULL::notifications, %s)"
+)
 
 
 async def create_notification(
@@ -75,5 +80,6 @@ async def create_notification(
 ) -> int:
     """Store `notification` and append its `notification` / `created` event."""
     item = Outgoing(notification, audience, sent_by, now)
-    await store_notifications(conn, [item])
-    return await outbox.append(conn, [item.event()])
+    tx = await driver_of(conn)
+    await store_notifications(tx, [item])
+    return await outbox.append(tx, [item.event()])

@@ -4,16 +4,17 @@ exactly as if written one by one, and one bad delivery spoils only itself."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import functools
+from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.api.batch_writer import BatchWriter
+from app.api.batch_writer import BatchWriter, Connect
 from app.clock import utcnow
-from app.db.engine import create_engine
+from app.db import driver
+from app.db.driver import Driver
 from app.errors import StoreUnavailable
 from app.store.deliveries import Received
 from app.store.issues import apply_issue_changes
@@ -21,10 +22,8 @@ from tests.support.jira import issue_event
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
+def connect(database_url: str) -> Connect:
+    return functools.partial(driver.connect, database_url)
 
 
 def _change(number: int, **overrides: object) -> object:
@@ -45,18 +44,16 @@ class Recording:
         self.batches: list[int] = []
         self.fail_on = fail_on
 
-    async def __call__(self, conn: AsyncConnection, changes: Sequence[object], now: datetime) -> list[int]:
+    async def __call__(self, conn: Driver, changes: Sequence[object], now: datetime) -> list[int]:
         self.batches.append(len(changes))
         if self.fail_on is not None and any(self.fail_on in repr(change) for change in changes):
             raise ValueError("a delivery the store cannot take")
         return await apply_issue_changes(conn, changes, now=now)  # type: ignore[arg-type]
 
 
-async def test_deliveries_queued_together_are_written_in_one_transaction(
-    engine: AsyncEngine, database_url: str
-) -> None:
+async def test_deliveries_queued_together_are_written_in_one_transaction(connect: Connect, database_url: str) -> None:
     apply = Recording()
-    writer: BatchWriter[object] = BatchWriter(engine, "jira", apply)
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", apply)
     try:
         results = await asyncio.gather(*(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(10)))
     finally:
@@ -70,9 +67,9 @@ async def test_deliveries_queued_together_are_written_in_one_transaction(
 
 
 async def test_a_redelivery_in_the_same_batch_or_a_later_one_is_not_applied(
-    engine: AsyncEngine, database_url: str
+    connect: Connect, database_url: str
 ) -> None:
-    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", Recording())
     try:
         first = await asyncio.gather(
             writer.write(_received("same"), _change(1), utcnow()),
@@ -93,8 +90,8 @@ async def test_a_redelivery_in_the_same_batch_or_a_later_one_is_not_applied(
         assert conn.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (2,)
 
 
-async def test_an_unchanged_delivery_is_recorded_as_unchanged(engine: AsyncEngine, database_url: str) -> None:
-    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+async def test_an_unchanged_delivery_is_recorded_as_unchanged(connect: Connect, database_url: str) -> None:
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", Recording())
     try:
         results = await asyncio.gather(
             writer.write(_received("a"), _change(1), utcnow()),
@@ -110,9 +107,9 @@ async def test_an_unchanged_delivery_is_recorded_as_unchanged(engine: AsyncEngin
     assert sorted(outcomes, key=str) == sorted([("a", "applied"), ("b", "unchanged"), (None, "unchanged")], key=str)
 
 
-async def test_one_bad_delivery_fails_alone_and_the_others_are_stored(engine: AsyncEngine, database_url: str) -> None:
+async def test_one_bad_delivery_fails_alone_and_the_others_are_stored(connect: Connect, database_url: str) -> None:
     apply = Recording(fail_on="OPS-3")
-    writer: BatchWriter[object] = BatchWriter(engine, "jira", apply)
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", apply)
     try:
         outcomes = await asyncio.gather(
             *(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(1, 6)), return_exceptions=True
@@ -130,14 +127,36 @@ async def test_one_bad_delivery_fails_alone_and_the_others_are_stored(engine: As
 
 
 async def test_an_unreachable_database_answers_every_delivery_of_the_batch_with_unavailable() -> None:
-    engine = create_engine("postgresql://nobody@127.0.0.1:1/nothing")
-    writer: BatchWriter[object] = BatchWriter(engine, "jira", Recording())
+    connect = functools.partial(driver.connect, "postgresql://nobody@127.0.0.1:1/nothing")
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", Recording())
     try:
         outcomes = await asyncio.gather(
             *(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(3)), return_exceptions=True
         )
     finally:
         await writer.stop()
-        await engine.dispose()
 
     assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
+
+
+async def test_a_lost_connection_fails_its_batch_as_unavailable_and_the_next_batch_reconnects(
+    connect: Connect, database_url: str
+) -> None:
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", Recording())
+    try:
+        assert await writer.write(_received("before"), _change(1), utcnow()) == 1
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'ops-bridge' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert killed == (1,)
+        with pytest.raises(StoreUnavailable):
+            await writer.write(_received("during"), _change(2), utcnow())
+        assert await writer.write(_received("after"), _change(3), utcnow()) == 1
+    finally:
+        await writer.stop()
+
+    with psycopg.connect(database_url) as conn:
+        keys = conn.execute("SELECT delivery_key FROM webhook_deliveries ORDER BY id").fetchall()
+    assert keys == [("before",), ("after",)]
