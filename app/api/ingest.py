@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,6 +58,14 @@ class Sender(Generic[Change]):
     apply_many: ApplyMany[Change] | None = None
 
 
+class _AnswerResponse(JSONResponse):
+    """An answer's few shapes (fixed keys, a count, a sanitized event name) come out of
+    orjson as the same bytes as out of JSONResponse's json.dumps, in a third of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     """What the path did with a delivery that it took."""
@@ -72,8 +81,8 @@ class _Answer:
 
     def response(self) -> JSONResponse:
         if self.status == "ignored":
-            return JSONResponse({"status": "ignored", "event": self.event}, status_code=202)
-        return JSONResponse({"status": self.status, "events": self.events}, status_code=200)
+            return _AnswerResponse({"status": "ignored", "event": self.event}, status_code=202)
+        return _AnswerResponse({"status": self.status, "events": self.events}, status_code=200)
 
 
 async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
