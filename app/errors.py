@@ -12,9 +12,11 @@
     │   └── Conflict             409 CONFLICT: the request collides with what is stored
     └── StoreUnavailable         503 DATABASE_UNAVAILABLE: retry later
 
-Database connection failures raised by SQLAlchemy or psycopg are mapped to 503
-as well, so a sender retries instead of dropping the delivery. Bodies never
-echo credentials.
+Database connection failures (`DATABASE_DOWN`: SQLAlchemy's, psycopg's own when
+it is used directly, a pool timeout, a socket error) are mapped to 503 as well,
+so a sender retries instead of dropping the delivery. Anything else is
+unexpected: a 500 whose body says nothing about it. Bodies never echo
+credentials.
 """
 
 from __future__ import annotations
@@ -27,10 +29,23 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 _log = logging.getLogger(__name__)
+
+# The database is out of reach (or the pool found no connection in time): the
+# caller should retry. psycopg's own classes are here for statements run on its
+# connections directly, whose errors SQLAlchemy does not wrap. Builtin
+# TimeoutError is an OSError.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    OSError,
+)
 
 
 class ServiceError(Exception):
@@ -115,20 +130,22 @@ def _respond(error: ServiceError) -> JSONResponse:
     return JSONResponse(error_body(error.code, error.message, error.details), error.status, headers=headers)
 
 
-async def _service_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    return _respond(exc)
+def response_for(error: Exception) -> JSONResponse | None:
+    """The answer to a request that raised `error`; None when it was not expected
+    (the caller lets it propagate: a 500 that says nothing about it, and a logged traceback)."""
+    if isinstance(error, ServiceError):
+        return _respond(error)
+    if isinstance(error, DATABASE_DOWN):
+        _log.warning("database unavailable: %s", type(error).__name__)
+        return _respond(StoreUnavailable("the database is unavailable; retry later"))
+    return None
 
 
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    if (
-        isinstance(exc, DBAPIError)
-        and not exc.connection_invalidated
-        and not isinstance(exc, OperationalError | InterfaceError)
-    ):
+async def _mapped(_: Request, exc: Exception) -> JSONResponse:
+    response = response_for(exc)
+    if response is None:
         raise exc
-    _log.warning("database unavailable: %s", type(exc).__name__)
-    return _respond(StoreUnavailable("the database is unavailable; retry later"))
+    return response
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
@@ -138,15 +155,7 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(ServiceError, _mapped)
     app.add_exception_handler(RequestValidationError, _validation)
-    # psycopg's own errors come from statements run on the driver connection (app/db/driver.py).
-    for db_error in (
-        OperationalError,
-        InterfaceError,
-        PoolTimeoutError,
-        OSError,
-        psycopg.OperationalError,
-        psycopg.InterfaceError,
-    ):
-        app.add_exception_handler(db_error, _database_down)
+    for db_error in DATABASE_DOWN:
+        app.add_exception_handler(db_error, _mapped)

@@ -21,7 +21,7 @@ from app.api import (
     webhooks_alerts,
     webhooks_jira,
 )
-from app.asgi import OpsBridgeApp
+from app.asgi import OpsBridgeApp, webhook_endpoints
 from app.auth.tokens import TokenVerifier
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
@@ -100,8 +100,10 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     )
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(webhooks_jira.router)
-    app.include_router(webhooks_alerts.router)
+    # Included as they are (no prefix, no dependencies): the webhook lane serves their routes as declared.
+    webhook_routers = (webhooks_jira.router, webhooks_alerts.router)
+    for router in webhook_routers:
+        app.include_router(router)
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(console_session.router)
@@ -112,4 +114,4 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(events.router)
     app.include_router(exposition.router)
     app.include_router(asyncapi.router)
-    return OpsBridgeApp(app)
+    return OpsBridgeApp(app, webhook_endpoints(webhook_routers))

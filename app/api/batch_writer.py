@@ -36,7 +36,7 @@ from typing import Generic, TypeVar
 import psycopg
 
 from app.db.driver import Driver
-from app.errors import StoreUnavailable
+from app.errors import DATABASE_DOWN, StoreUnavailable
 from app.store import deliveries
 from app.store.deliveries import Received
 
@@ -47,7 +47,6 @@ ApplyMany = Callable[[Driver, Sequence[Change], datetime], Awaitable[list[int]]]
 Connect = Callable[[], Awaitable[Driver]]
 
 MAX_BATCH = 128
-_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, OSError)
 
 
 @dataclass(slots=True)
@@ -93,7 +92,7 @@ class BatchWriter(Generic[Change]):
     async def _write_batch(self, batch: list[_Job[Change]]) -> None:
         try:
             results = await self._in_one_transaction(batch)
-        except _UNREACHABLE as exc:
+        except DATABASE_DOWN as exc:
             await self._disconnect()
             _log.warning("database unavailable for %d %s deliveries: %s", len(batch), self._sender, type(exc).__name__)
             for job in batch:

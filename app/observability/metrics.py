@@ -155,9 +155,20 @@ def connection_closed(topics: Mapping[str, Any] | None) -> None:
     subscriptions_moved(topics, {})
 
 
+# The labelled series of each (sender, outcome): `labels()` takes a lock and
+# checks its arguments on every call, once per webhook otherwise. Both sets are
+# fixed (sender names, WEBHOOK_OUTCOMES), so this stays small.
+_webhook_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def webhook_answered(sender: str, outcome: str, seconds: float) -> None:
-    WEBHOOKS.labels(sender=sender, outcome=outcome).inc()
-    WEBHOOK_SECONDS.labels(sender=sender).observe(seconds)
+    series = _webhook_series.get((sender, outcome))
+    if series is None:
+        series = (WEBHOOKS.labels(sender=sender, outcome=outcome), WEBHOOK_SECONDS.labels(sender=sender))
+        _webhook_series[(sender, outcome)] = series
+    count, duration = series
+    count.inc()
+    duration.observe(seconds)
 
 
 def _initialise() -> None:

@@ -9,8 +9,8 @@ WebSockets pass through untouched but for the id.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +31,15 @@ def incoming_id(scope: Scope) -> str | None:
     return None
 
 
+def new_id() -> str:
+    """A random UUID (version 4) as 32 hex digits, as `uuid.uuid4().hex` makes it, without
+    the UUID object whose checks cost three times the random bytes."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,7 +48,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        rid = incoming_id(scope) or uuid.uuid4().hex
+        rid = incoming_id(scope) or new_id()
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:

@@ -1,7 +1,7 @@
 """One log line and the metrics for every webhook delivery, whatever its answer.
 
-The outcome is read from the answer the webhook path gives (its `status`:
-stored, unchanged, duplicate, ignored) or from the error it raised (rejected,
+The outcome is the answer the webhook path gives (its `status`: stored,
+unchanged, duplicate, ignored) or the error it raised (rejected,
 unauthenticated, too_large, rate_limited, unavailable); see WEBHOOK_OUTCOMES.
 """
 
@@ -13,11 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import orjson
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-
-from app.errors import BodyTooLarge, InputError, RateLimited, StoreUnavailable, Unauthenticated
+from app.errors import DATABASE_DOWN, BodyTooLarge, InputError, RateLimited, StoreUnavailable, Unauthenticated
 from app.logs import fields
 from app.observability import metrics
 
@@ -30,9 +26,7 @@ _ERROR_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
     (Unauthenticated, "unauthenticated"),
     (InputError, "rejected"),
     (StoreUnavailable, "unavailable"),
-    (DBAPIError, "unavailable"),
-    (OSError, "unavailable"),
-    (TimeoutError, "unavailable"),
+    *((kind, "unavailable") for kind in DATABASE_DOWN),
 )
 _MAX_KEY = 100
 
@@ -47,18 +41,11 @@ class WebhookObservation:
     delivery_key: str | None
     started: float = field(default_factory=time.perf_counter)
 
-    def answered(self, response: JSONResponse) -> JSONResponse:
-        """Record the answer `response` (a JSON body with `status` and `events`) and pass it on."""
-        try:
-            body = orjson.loads(bytes(response.body))
-        except orjson.JSONDecodeError:
-            body = {}
-        status = body.get("status") if isinstance(body, dict) else None
-        outcome = _STATUS_OUTCOMES.get(str(status), "error")
-        events = body.get("events", 0) if isinstance(body, dict) else 0
-        detail = body.get("event") if outcome == "ignored" else None
-        self._record(outcome, response.status_code, events=events, detail=detail)
-        return response
+    def answered(self, status: str, http_status: int, *, events: int, detail: str | None = None) -> None:
+        """Record the answer: its `status` (stored, unchanged, duplicate, ignored), HTTP status,
+        the events it produced and, for an ignored delivery, what it was about."""
+        outcome = _STATUS_OUTCOMES.get(status, "error")
+        self._record(outcome, http_status, events=events, detail=detail if outcome == "ignored" else None)
 
     def failed(self, error: Exception) -> None:
         outcome = outcome_of_error(error)
@@ -90,7 +77,7 @@ class WebhookObservation:
 
 @contextlib.contextmanager
 def observe_webhook(sender: str, delivery_key: str | None) -> Iterator[WebhookObservation]:
-    """Around one delivery: `observation.answered(response)` on the way out, or the error is recorded."""
+    """Around one delivery: `observation.answered(...)` on the way out, or the error is recorded."""
     observation = WebhookObservation(sender, delivery_key)
     try:
         yield observation

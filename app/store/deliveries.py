@@ -7,6 +7,7 @@ Headers and query parameters that carry credentials are never kept.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +35,7 @@ _MAX_QUERY_VALUE = 200
 def keepable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The request headers worth keeping, without anything that authenticates."""
     return {
-        name.lower(): value[:_MAX_HEADER_VALUE]
-        for name, value in headers.items()
-        if not any(hint in name.lower() for hint in _SECRET_HINTS)
+        name.lower(): value[:_MAX_HEADER_VALUE] for name, value in headers.items() if _keepable_header(name.lower())
     }
 
 
@@ -48,6 +47,13 @@ def keepable_query(query: Mapping[str, str]) -> dict[str, str]:
         for name, value in query.items()
         if not any(hint in name.lower() for hint in _SECRET_PARAMETER_HINTS)
     }
+
+
+# Senders send the same few header names every time: decide each once. Bounded,
+# since the names are the sender's to choose.
+@functools.lru_cache(maxsize=1024)
+def _keepable_header(name: str) -> bool:
+    return not any(hint in name for hint in _SECRET_HINTS)
 
 
 async def record_new(

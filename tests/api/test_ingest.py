@@ -86,3 +86,18 @@ async def test_with_a_jira_secret_only_signed_or_token_bearing_deliveries_are_ac
     assert "fixture-secret" not in unsigned.text
     assert (signed.status_code, by_token.status_code, by_query.status_code) == (200, 200, 200)
     assert _rows(database_url, "SELECT count(*) FROM webhook_deliveries") == [(3,)]
+
+
+async def test_each_answer_is_compact_json_with_its_length_and_type(http: httpx.AsyncClient) -> None:
+    stored = await http.post("/api/webhooks/jira", json=issue_event(1), headers={"X-Atlassian-Webhook-Identifier": "a"})
+    again = await http.post("/api/webhooks/jira", json=issue_event(1), headers={"X-Atlassian-Webhook-Identifier": "a"})
+    unchanged = await http.post("/api/webhooks/jira", json=issue_event(1))
+    ignored = await http.post("/api/webhooks/jira", json={"webhookEvent": "comment_créé\n<b>"})
+
+    assert stored.content == b'{"status":"stored","events":1}'
+    assert again.content == b'{"status":"duplicate","events":0}'
+    assert unchanged.content == b'{"status":"unchanged","events":0}'
+    assert (ignored.status_code, ignored.content) == (202, '{"status":"ignored","event":"comment_crééb"}'.encode())
+    for answer in (stored, again, unchanged, ignored):
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["content-length"] == str(len(answer.content))

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -111,6 +112,11 @@ async def test_a_webhook_flood_is_counted_as_rate_limited(database_url: str, tmp
         (MalformedBody("json"), "rejected"),
         (StoreUnavailable("down"), "unavailable"),
         (ConnectionRefusedError(), "unavailable"),
+        (psycopg.OperationalError("connection failed"), "unavailable"),
+        (psycopg.InterfaceError("connection closed"), "unavailable"),
+        (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("gone")), "unavailable"),
+        # Answered 500, not 503: the database was there and refused the statement.
+        (sqlalchemy.exc.ProgrammingError("SELECT 1", {}, Exception("refused")), "error"),
         (RuntimeError("a bug"), "error"),
     ],
 )

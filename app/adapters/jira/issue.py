@@ -156,8 +156,10 @@ def _plain(text: str | None, max_bytes: int, convert: Callable[[str], str] = str
 def _fit(payload: IncidentData | TaskData) -> IncidentData | TaskData:
     """`payload`, its description cut further if escaping pushed it past DATA_BYTES."""
     for _ in range(4):
+        if payload.description is None:
+            return payload  # nothing to cut: not worth serializing to find out
         excess = len(orjson.dumps(payload.wire())) - DATA_BYTES
-        if excess <= 0 or payload.description is None:
+        if excess <= 0:
             return payload
         room = max(len(payload.description.encode()) - excess - 64, _MIN_DESCRIPTION_BYTES)
         payload = payload.model_copy(update={"description": clip(payload.description, room)})
