@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.batch_writer import ApplyMany, BatchWriter
+from app.api.batch_writer import BatchWriter, SetWriter
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.db import driver
@@ -50,7 +50,7 @@ class Runtime:
     # One group-commit writer per sender that can apply changes as a set.
     writers: dict[str, BatchWriter[Any]] = field(default_factory=dict)
 
-    def writer(self, sender: str, apply_many: ApplyMany[Any]) -> BatchWriter[Any]:
+    def writer(self, sender: str, apply_many: SetWriter[Any]) -> BatchWriter[Any]:
         found = self.writers.get(sender)
         if found is None:
             assert self.settings.database_url is not None  # the app does not start without one

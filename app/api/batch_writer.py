@@ -4,17 +4,17 @@ written in one transaction, with set-based statements.
 Under load a process receives many deliveries at once; one transaction each
 costs round trips and a commit apiece, and on a busy two-core machine the round
 trips are most of the cost. A sender that can apply changes as a set (its
-`apply_many`) gets a writer: each request hands its translated change to the
+`apply_many`, a `SetWriter`) gets a writer: each request hands its translated change to the
 writer and waits; the writer takes whatever has queued up (one at a time when
 idle, so no delay is added) and writes the lot: record the deliveries (a
 redelivery stops there), apply the changes in arrival order, append their
 events, commit. Every request is answered only after the commit that holds it.
 
 The writer holds one connection of its own (it has one transaction in flight
-at a time) and talks to it directly with psycopg, pipelined: the statements of
-a batch are sent without waiting for each other's answers, so a transaction
-costs a round trip per result the writer must read (the keys claimed, the
-issues loaded) and one for the writes and the commit.
+at a time) and a batch costs it two messages (app/db/driver.py): BEGIN with
+the delivery keys' claim and the set writer's reads (locks, then loads), and,
+once the changes are planned in Python against what was read, their writes,
+the deliveries' outcomes and COMMIT.
 
 If the batch fails because the database is unreachable, every request in it is
 answered 503 (the senders retry) and the connection is dropped: the next batch
@@ -31,11 +31,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
-from app.db.driver import Driver
+from app.db.driver import BEGIN, COMMIT, Driver, Rows, Statement, run
 from app.errors import DATABASE_DOWN, StoreUnavailable
 from app.store import deliveries
 from app.store.deliveries import Received
@@ -43,8 +44,23 @@ from app.store.deliveries import Received
 _log = logging.getLogger(__name__)
 
 Change = TypeVar("Change")
-ApplyMany = Callable[[Driver, Sequence[Change], datetime], Awaitable[list[int]]]
+Change_contra = TypeVar("Change_contra", contravariant=True)
 Connect = Callable[[], Awaitable[Driver]]
+
+
+class SetWriter(Protocol[Change_contra]):
+    """Applies changes as a set, in two steps around the writer's reads."""
+
+    def reads(self, changes: Sequence[Change_contra]) -> list[Statement]:
+        """What must be locked and read before these changes (or a subset) can be planned."""
+        ...
+
+    def plan(
+        self, changes: Sequence[Change_contra], read: Sequence[Rows], now: datetime
+    ) -> tuple[list[int], list[Statement]]:
+        """The events each change produces and the statements writing them, given the rows `reads` returned."""
+        ...
+
 
 MAX_BATCH = 128
 
@@ -59,7 +75,7 @@ class _Job(Generic[Change]):
 
 
 class BatchWriter(Generic[Change]):
-    def __init__(self, connect: Connect, sender: str, apply_many: ApplyMany[Change]) -> None:
+    def __init__(self, connect: Connect, sender: str, apply_many: SetWriter[Change]) -> None:
         self._connect = connect
         self._conn: Driver | None = None
         self._sender = sender
@@ -111,19 +127,22 @@ class BatchWriter(Generic[Change]):
 
     async def _in_one_transaction(self, batch: list[_Job[Change]]) -> list[int | None]:
         if self._conn is None or self._conn.closed:
-            self._conn = await self._connect()
+            conn = await self._connect()
+            # BEGIN and COMMIT travel in the writer's own messages.
+            await conn.set_autocommit(True)
+            self._conn = conn
         conn = self._conn
-        async with conn.pipeline(), conn.transaction():
+        try:
             return await self._write(conn, batch)
-
-    async def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await conn.close()
+        except BaseException:
+            await self._roll_back(conn)
+            raise
 
     async def _write(self, conn: Driver, batch: list[_Job[Change]]) -> list[int | None]:
-        fresh = await deliveries.claim_keys(conn, self._sender, [job.received for job in batch])
+        claim = deliveries.claim_statements(self._sender, [job.received for job in batch])
+        reads = self._apply_many.reads([job.change for job in batch])
+        read = await run(conn, [BEGIN, *claim, *reads])
+        fresh = deliveries.claimed(read[1]) if claim else set()
         claimed: set[str] = set()
         applicable: list[_Job[Change]] = []
         for job in batch:
@@ -132,15 +151,34 @@ class BatchWriter(Generic[Change]):
                 applicable.append(job)
                 if key is not None:
                     claimed.add(key)
-        produced = await self._apply_many(conn, [job.change for job in applicable], batch[-1].now)
+        produced, writes = self._apply_many.plan(
+            [job.change for job in applicable], read[len(read) - len(reads) :], batch[-1].now
+        )
         counts = dict(zip(map(id, applicable), produced, strict=True))
-        await deliveries.record_outcomes(
-            conn,
+        outcomes = deliveries.outcome_statements(
             self._sender,
             [(j.received, "applied" if counts[id(j)] else "unchanged") for j in applicable if not _keyed(j)],
             [j.received.delivery_key for j in applicable if _keyed(j) and not counts[id(j)]],  # type: ignore[misc]
         )
+        await run(conn, [*writes, *outcomes, COMMIT])
         return [counts.get(id(job)) for job in batch]
+
+    async def _roll_back(self, conn: Driver) -> None:
+        """End a failed transaction; a connection in an unknown state (cancelled mid-message,
+        or lost) is dropped instead."""
+        try:
+            if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                await run(conn, [Statement("ROLLBACK")])
+            elif conn.info.transaction_status != TransactionStatus.IDLE:
+                await self._disconnect()
+        except (psycopg.Error, OSError, asyncio.CancelledError):
+            await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
 
 
 def _keyed(job: _Job[Change]) -> bool:

@@ -25,7 +25,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.api.batch_writer import ApplyMany
+from app.api.batch_writer import SetWriter
 from app.api.body import parse_json, read_limited
 from app.api.deps import runtime_of
 from app.clock import utcnow
@@ -55,7 +55,7 @@ class Sender(Generic[Change]):
     delivery_key: Callable[[Request], str | None] = lambda _request: None
     # Applies many changes as a set, in arrival order: deliveries arriving
     # together are then written in one transaction (app/api/batch_writer.py).
-    apply_many: ApplyMany[Change] | None = None
+    apply_many: SetWriter[Change] | None = None
 
 
 class _AnswerResponse(JSONResponse):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +15,9 @@ from app.api import webhook_docs
 from app.api.ingest import Sender, receive
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
-from app.db.driver import Driver
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
-from app.store.issues import apply_issue_change, apply_issue_changes
+from app.store.issues import ISSUE_WRITER, apply_issue_change
 
 router = APIRouter(tags=["webhooks"])
 
@@ -83,10 +81,6 @@ def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueCha
     return parse_delivery(body, _mapping_for(settings), received_at=received_at)
 
 
-async def _apply_many(conn: Driver, changes: Sequence[IssueChange], now: datetime) -> list[int]:
-    return await apply_issue_changes(conn, changes, now=now)
-
-
 async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
     return await apply_issue_change(conn, change, now=now)
 
@@ -97,7 +91,7 @@ JIRA: Sender[IssueChange] = Sender(
     translate=_translate,
     apply=_apply,
     delivery_key=lambda request: request.headers.get("x-atlassian-webhook-identifier"),
-    apply_many=_apply_many,
+    apply_many=ISSUE_WRITER,
 )
 
 

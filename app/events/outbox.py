@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.db.driver import Driver, rows_json
+from app.db.driver import Driver, Statement, rows_json, run
 from app.events.model import NewEvent
 
 # The message is stored as the exact JSON text subscribers receive (without the
@@ -20,14 +20,14 @@ from app.events.model import NewEvent
 _APPEND = (
     "INSERT INTO events (topic, action, squad, environment, audience, message) "
     "SELECT topic, action, squad, environment, audience, message "
-    "FROM json_populate_recordset(NULL::events, %s) WITH ORDINALITY AS r ORDER BY r.ordinality"
+    "FROM json_populate_recordset(NULL::events, %s::json) WITH ORDINALITY AS r ORDER BY r.ordinality"
 )
 
 
-async def append(conn: Driver, new_events: Sequence[NewEvent]) -> int:
-    """Insert `new_events` in order; return how many were appended."""
+def append_statements(new_events: Sequence[NewEvent]) -> list[Statement]:
+    """The statement inserting `new_events` in order (none for none)."""
     if not new_events:
-        return 0
+        return []
     rows = [
         {
             "topic": event.topic,
@@ -39,5 +39,10 @@ async def append(conn: Driver, new_events: Sequence[NewEvent]) -> int:
         }
         for event in new_events
     ]
-    await conn.execute(_APPEND, (rows_json(rows),))
-    return len(rows)
+    return [Statement(_APPEND, (rows_json(rows),))]
+
+
+async def append(conn: Driver, new_events: Sequence[NewEvent]) -> int:
+    """Insert `new_events` in order; return how many were appended."""
+    await run(conn, append_statements(new_events))
+    return len(new_events)

@@ -7,18 +7,18 @@ Headers and query parameters that carry credentials are never kept.
 
 from __future__ import annotations
 
+import binascii
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.driver import Driver
+from app.db.driver import Rows, Statement, rows_json
 from app.db.schema import webhook_deliveries
 
 Outcome = Literal["applied", "unchanged", "ignored", "rejected"]
@@ -106,8 +106,9 @@ class Received:
     query: dict[str, str] = field(default_factory=dict)
 
 
-async def claim_keys(conn: Driver, sender: str, received: Sequence[Received]) -> set[str]:
-    """Record the keyed deliveries among `received` as applied; return the keys that are new.
+def claim_statements(sender: str, received: Sequence[Received]) -> list[Statement]:
+    """The statement recording the keyed deliveries among `received` as applied and
+    returning the keys that are new (none if none is keyed; `claimed` reads its rows).
 
     A key already recorded (or repeated earlier in `received`) is a
     redelivery: it is not recorded again and must not be applied. A concurrent
@@ -117,48 +118,65 @@ async def claim_keys(conn: Driver, sender: str, received: Sequence[Received]) ->
         if item.delivery_key is not None:
             keyed.setdefault(item.delivery_key, item)
     if not keyed:
-        return set()
-    async with conn.cursor() as cursor:
-        await cursor.execute(_CLAIM, (sender, *_columns(keyed.values())))
-        return {key for (key,) in await cursor.fetchall()}
+        return []
+    return [Statement(_CLAIM, (sender, _rows(keyed.values(), "applied")))]
 
 
-async def record_outcomes(
-    conn: Driver, sender: str, unkeyed: Sequence[tuple[Received, Outcome]], unchanged_keys: Sequence[str]
-) -> None:
+def claimed(rows: Rows) -> set[str]:
+    """The new keys, from the rows of the claim statement."""
+    return {key for (key,) in rows}
+
+
+def outcome_statements(
+    sender: str, unkeyed: Sequence[tuple[Received, Outcome]], unchanged_keys: Sequence[str]
+) -> list[Statement]:
     """Record the unkeyed deliveries with their outcomes, and mark claimed keys that changed nothing."""
+    statements = []
     if unkeyed:
-        items = [item for item, _ in unkeyed]
-        await conn.execute(_RECORD, (sender, *_columns(items), [outcome for _, outcome in unkeyed]))
+        statements.append(Statement(_RECORD, (sender, _rows_with_outcomes(unkeyed))))
     if unchanged_keys:
-        await conn.execute(_UNCHANGED, (sender, list(unchanged_keys)))
+        statements.append(Statement(_UNCHANGED, (sender, rows_json(list(unchanged_keys)))))
+    return statements
 
 
-# One statement for a whole batch, whatever its size: the rows travel as arrays,
-# in binary (%b): psycopg quotes text-format arrays element by element in
-# Python, twenty times slower for a batch of bodies.
+# One statement for a whole batch, whatever its size. Bodies travel in base64:
+# they are bytes, and JSON carries text.
+_FROM_ROWS = (
+    "FROM json_to_recordset(%s::json) AS r(delivery_key text, headers jsonb, body text, query jsonb, outcome text)"
+)
 _CLAIM = (
     "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
-    "SELECT %s, key, headers::jsonb, body, query::jsonb, 'applied' "
-    "FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::text[]) AS r(key, headers, body, query) "
+    "SELECT %s, delivery_key, headers, decode(body, 'base64'), query, outcome "
+    f"{_FROM_ROWS} "
     "ON CONFLICT ON CONSTRAINT uq_webhook_deliveries_sender_key DO NOTHING RETURNING delivery_key"
 )
 _RECORD = (
     "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
-    "SELECT %s, key, headers::jsonb, body, query::jsonb, outcome "
-    "FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[]) AS r(key, headers, body, query, outcome)"
+    f"SELECT %s, delivery_key, headers, decode(body, 'base64'), query, outcome {_FROM_ROWS}"
 )
-_UNCHANGED = "UPDATE webhook_deliveries SET outcome = 'unchanged' WHERE sender = %s AND delivery_key = ANY(%b::text[])"
+_UNCHANGED = (
+    "UPDATE webhook_deliveries SET outcome = 'unchanged' "
+    "WHERE sender = %s AND delivery_key IN (SELECT json_array_elements_text(%s::json))"
+)
 
 
-def _columns(items: Iterable[Received]) -> tuple[list[str | None], list[str], list[bytes], list[str]]:
-    keys, headers, bodies, queries = [], [], [], []
-    for item in items:
-        keys.append(item.delivery_key)
-        headers.append(orjson.dumps(item.headers).decode())
-        bodies.append(item.body)
-        queries.append(orjson.dumps(item.query).decode())
-    return keys, headers, bodies, queries
+def _rows(items: Iterable[Received], outcome: Outcome) -> str:
+    return _rows_with_outcomes([(item, outcome) for item in items])
+
+
+def _rows_with_outcomes(items: Iterable[tuple[Received, Outcome]]) -> str:
+    return rows_json(
+        [
+            {
+                "delivery_key": item.delivery_key,
+                "headers": item.headers,
+                "body": binascii.b2a_base64(item.body, newline=False).decode("ascii"),
+                "query": item.query,
+                "outcome": outcome,
+            }
+            for item, outcome in items
+        ]
+    )
 
 
 @dataclass(frozen=True, slots=True)

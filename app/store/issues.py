@@ -1,7 +1,8 @@
 """Incidents and tasks: apply a Jira change and append its events, in the
 caller's transaction.
 
-The batch path's statements run on the driver connection (app/db/driver.py)."""
+Built as statements (app/db/driver.py): the batch writer sends the reads with
+BEGIN and the writes with COMMIT, a message each."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from psycopg import AsyncCursor, sql
+from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import IncidentData, TaskData
-from app.db.driver import Driver, driver_of, rows_json
+from app.db.driver import Driver, Rows, Statement, driver_of, rows_json, run
 from app.domain.assignments import assignment_notification
 from app.domain.issues import (
     IssueChange,
@@ -27,8 +28,8 @@ from app.domain.issues import (
 )
 from app.events import outbox
 from app.events.model import NewEvent
-from app.store.locks import lock_entities
-from app.store.notifications import Outgoing, audience_of, store_notifications
+from app.store.locks import lock_statement
+from app.store.notifications import Outgoing, audience_of, store_statements
 
 
 async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
@@ -37,40 +38,59 @@ async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now:
 
 
 async def apply_issue_changes(conn: Driver, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
-    """Store `changes` in order; return how many events each produced.
-
-    Set-based, so a batch costs the same few statements as one change: lock
-    every issue named (in one order), load them, plan each change against the
-    state the ones before it left, write each issue's net result, append every
-    event in order. A new assignee also gets a notification, addressed to
-    them alone, in the same transaction.
-    """
-    ids = [_issue_id(change) for change in changes]
-    await lock_entities(conn, [f"jira-issue:{jira_issue_id}" for jira_issue_id in ids])
-    states = await load_stored_issues(conn, sorted(set(ids)))
-    before = dict(states)
-    touched: set[str] = set()
-    new_events: list[NewEvent] = []
-    outgoing: list[Outgoing] = []
-    produced: list[int] = []
-    for jira_issue_id, change in zip(ids, changes, strict=True):
-        state = states[jira_issue_id]
-        steps = plan_issue_change(state.snapshot, change, deleted_at=state.deleted_at)
-        events = [_event(step, now) for step in steps]
-        assigned = newly_assigned(state.snapshot, steps)
-        if assigned is not None:
-            notice = Outgoing(assignment_notification(assigned), audience_of(assigned.assignee_ids), "jira", now)
-            outgoing.append(notice)
-            events.append(notice.event())
-        if steps or isinstance(change, IssueDeleted):
-            touched.add(jira_issue_id)
-            states[jira_issue_id] = _after(change, steps, now)
-        new_events.extend(events)
-        produced.append(len(events))
-    await _write_net(conn, [(i, before[i], states[i]) for i in sorted(touched)], now)
-    await store_notifications(conn, outgoing)
-    await outbox.append(conn, new_events)
+    """Store `changes` in order, in the caller's transaction; return how many events each produced."""
+    read = await run(conn, ISSUE_WRITER.reads(changes))
+    produced, writes = ISSUE_WRITER.plan(changes, read, now)
+    await run(conn, writes)
     return produced
+
+
+class IssueWriter:
+    """Jira changes as a set, in two steps around the caller's transaction.
+
+    `reads`: lock every issue named (in one order) and load them, one statement
+    each. `plan`: decide each change against the state the ones before it
+    left, and give the statements that write each issue's net result, what is
+    remembered of it, the notifications and every event in order. A batch
+    costs the same few statements as one change. A new assignee gets a
+    notification, addressed to them alone, in the same transaction.
+    """
+
+    def reads(self, changes: Sequence[IssueChange]) -> list[Statement]:
+        ids = sorted({_issue_id(change) for change in changes})
+        return [lock_statement([f"jira-issue:{jira_issue_id}" for jira_issue_id in ids]), _load_statement(ids)]
+
+    def plan(
+        self, changes: Sequence[IssueChange], read: Sequence[Rows], now: datetime
+    ) -> tuple[list[int], list[Statement]]:
+        """`read`: the rows of `reads` (for these changes or a superset of them)."""
+        states = _stored_issues(read[-1])
+        before = dict(states)
+        touched: set[str] = set()
+        new_events: list[NewEvent] = []
+        outgoing: list[Outgoing] = []
+        produced: list[int] = []
+        for change in changes:
+            jira_issue_id = _issue_id(change)
+            state = states.get(jira_issue_id, StoredIssue())
+            before.setdefault(jira_issue_id, state)
+            steps = plan_issue_change(state.snapshot, change, deleted_at=state.deleted_at)
+            events = [_event(step, now) for step in steps]
+            assigned = newly_assigned(state.snapshot, steps)
+            if assigned is not None:
+                notice = Outgoing(assignment_notification(assigned), audience_of(assigned.assignee_ids), "jira", now)
+                outgoing.append(notice)
+                events.append(notice.event())
+            if steps or isinstance(change, IssueDeleted):
+                touched.add(jira_issue_id)
+                states[jira_issue_id] = _after(change, steps, now)
+            new_events.extend(events)
+            produced.append(len(events))
+        writes = _net_writes([(i, before[i], states[i]) for i in sorted(touched)], now)
+        return produced, [*writes, *store_statements(outgoing), *outbox.append_statements(new_events)]
+
+
+ISSUE_WRITER = IssueWriter()
 
 
 def _issue_id(change: IssueChange) -> str:
@@ -93,25 +113,28 @@ async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot
 
 
 async def load_stored_issue(conn: Driver, jira_issue_id: str) -> StoredIssue:
-    return (await load_stored_issues(conn, [jira_issue_id]))[jira_issue_id]
+    (rows,) = await run(conn, [_load_statement([jira_issue_id])])
+    return _stored_issues(rows).get(jira_issue_id, StoredIssue())
 
 
-async def load_stored_issues(conn: Driver, jira_issue_ids: Sequence[str]) -> dict[str, StoredIssue]:
+def _load_statement(jira_issue_ids: Sequence[str]) -> Statement:
     """The issues as stored, with what is remembered of them: one query for all three tables."""
-    found = {jira_issue_id: StoredIssue() for jira_issue_id in jira_issue_ids}
-    async with conn.cursor() as cursor:
-        await cursor.execute(_LOAD, (list(jira_issue_ids),))
-        for jira_issue_id, kind, values, assignee_ids, deleted_at in await cursor.fetchall():
-            snapshot = None
-            if kind is not None:
-                snapshot = _snapshot(kind, values, frozenset(assignee_ids or ()))
-            found[jira_issue_id] = StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
+    return Statement(_LOAD, (rows_json(list(jira_issue_ids)),))
+
+
+def _stored_issues(rows: Rows) -> dict[str, StoredIssue]:
+    found: dict[str, StoredIssue] = {}
+    for jira_issue_id, kind, values, assignee_ids, deleted_at in rows:
+        snapshot = None
+        if kind is not None:
+            snapshot = _snapshot(kind, values, frozenset(assignee_ids or ()))
+        found[jira_issue_id] = StoredIssue(snapshot=snapshot, deleted_at=deleted_at)
     return found
 
 
 _LOAD = (
     "SELECT k.jira_issue_id, e.kind, e.entity, s.assignee_ids, s.deleted_at "
-    "FROM unnest(%b::text[]) AS k(jira_issue_id) "
+    "FROM json_array_elements_text(%s::json) AS k(jira_issue_id) "
     "LEFT JOIN jira_issue_state s ON s.jira_issue_id = k.jira_issue_id "
     "LEFT JOIN LATERAL ("
     "  SELECT 'incident' AS kind, to_jsonb(i) AS entity FROM incidents i WHERE i.jira_issue_id = k.jira_issue_id"
@@ -121,7 +144,7 @@ _LOAD = (
 )
 
 
-async def _write_net(conn: Driver, changed: list[tuple[str, StoredIssue, StoredIssue]], now: datetime) -> None:
+def _net_writes(changed: list[tuple[str, StoredIssue, StoredIssue]], now: datetime) -> list[Statement]:
     """Bring each issue's rows from before to after, one statement per table and operation."""
     deletes: dict[str, list[str]] = {"incident": [], "task": []}
     inserts: dict[str, list[dict[str, Any]]] = {"incident": [], "task": []}
@@ -134,15 +157,15 @@ async def _write_net(conn: Driver, changed: list[tuple[str, StoredIssue, StoredI
             inserts[now_is.kind].append(_row(now_is))
         elif now_is is not None and was is not None and now_is.payload != was.payload:
             updates[now_is.kind].append(_row(now_is))
-    async with conn.cursor() as cursor:
-        for kind in ("incident", "task"):
-            if deletes[kind]:
-                await cursor.execute(_delete(kind), (deletes[kind],))
-            if inserts[kind]:
-                await cursor.execute(_insert(kind, tuple(inserts[kind][0])), (rows_json(inserts[kind]),))
-            if updates[kind]:
-                await cursor.execute(_update(kind, tuple(updates[kind][0])), (rows_json(updates[kind]),))
-        await _remember(cursor, [(jira_issue_id, new) for jira_issue_id, _, new in changed], now)
+    statements = []
+    for kind in ("incident", "task"):
+        if deletes[kind]:
+            statements.append(Statement(_delete(kind), (rows_json(deletes[kind]),)))
+        if inserts[kind]:
+            statements.append(Statement(_insert(kind, tuple(inserts[kind][0])), (rows_json(inserts[kind]),)))
+        if updates[kind]:
+            statements.append(Statement(_update(kind, tuple(updates[kind][0])), (rows_json(updates[kind]),)))
+    return statements + _remember([(jira_issue_id, new) for jira_issue_id, _, new in changed], now)
 
 
 _TABLES = {"incident": "incidents", "task": "tasks"}
@@ -151,7 +174,11 @@ _TABLES = {"incident": "incidents", "task": "tasks"}
 # Composed once into text: psycopg would compose a sql.Composed again at every execution.
 @cache
 def _delete(kind: str) -> str:
-    return sql.SQL("DELETE FROM {} WHERE id = ANY(%b::text[])").format(sql.Identifier(_TABLES[kind])).as_string()
+    return (
+        sql.SQL("DELETE FROM {} WHERE id IN (SELECT json_array_elements_text(%s::json))")
+        .format(sql.Identifier(_TABLES[kind]))
+        .as_string()
+    )
 
 
 @cache
@@ -159,7 +186,7 @@ def _insert(kind: str, columns: tuple[str, ...]) -> str:
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     table = sql.Identifier(_TABLES[kind])
     return (
-        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM json_populate_recordset(NULL::{}, %s)")
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM json_populate_recordset(NULL::{}, %s::json)")
         .format(table, names, names, table)
         .as_string()
     )
@@ -172,16 +199,16 @@ def _update(kind: str, columns: tuple[str, ...]) -> str:
         sql.SQL("{} = r.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c != "id"
     )
     return (
-        sql.SQL("UPDATE {} AS t SET {} FROM json_populate_recordset(NULL::{}, %s) AS r WHERE t.id = r.id")
+        sql.SQL("UPDATE {} AS t SET {} FROM json_populate_recordset(NULL::{}, %s::json) AS r WHERE t.id = r.id")
         .format(table, assignments, table)
         .as_string()
     )
 
 
-async def _remember(cursor: AsyncCursor[Any], states: list[tuple[str, StoredIssue]], now: datetime) -> None:
+def _remember(states: list[tuple[str, StoredIssue]], now: datetime) -> list[Statement]:
     """Keep each issue's assignee identifiers, or its deletion time."""
     if not states:
-        return
+        return []
     rows = [
         {
             "jira_issue_id": jira_issue_id,
@@ -191,13 +218,13 @@ async def _remember(cursor: AsyncCursor[Any], states: list[tuple[str, StoredIssu
         }
         for jira_issue_id, state in states
     ]
-    await cursor.execute(_REMEMBER, (rows_json(rows),))
+    return [Statement(_REMEMBER, (rows_json(rows),))]
 
 
 _REMEMBER = (
     "INSERT INTO jira_issue_state (jira_issue_id, assignee_ids, deleted_at, updated_at) "
     "SELECT jira_issue_id, assignee_ids, deleted_at, updated_at "
-    "FROM json_populate_recordset(NULL::jira_issue_state, %s) "
+    "FROM json_populate_recordset(NULL::jira_issue_state, %s::json) "
     "ON CONFLICT (jira_issue_id) DO UPDATE SET "
     "assignee_ids = excluded.assignee_ids, deleted_at = excluded.deleted_at, updated_at = excluded.updated_at"
 )

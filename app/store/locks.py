@@ -9,26 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.db.driver import Driver
+from app.db.driver import Driver, Statement, rows_json, run
 
 _ENTITY_NAMESPACE = 1
 
-_LOCK_ONE = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 # Ordered by the lock key itself: two transactions taking overlapping sets
 # take them in the same order and cannot deadlock (even when names collide).
-_LOCK_MANY = (
-    "SELECT pg_advisory_xact_lock(%s, key) "
-    "FROM (SELECT DISTINCT hashtext(name) AS key FROM unnest(%b::text[]) AS name ORDER BY key) AS keys"
+_LOCK = (
+    "SELECT pg_advisory_xact_lock(%s, key) FROM ("
+    "SELECT DISTINCT hashtext(name) AS key FROM json_array_elements_text(%s::json) AS names(name) ORDER BY key"
+    ") AS keys"
 )
 
 
+def lock_statement(names: Sequence[str]) -> Statement:
+    """The statement locking every entity named, in one order. A statement of its own:
+    whatever reads them must run after it, so that it sees what the last holder committed."""
+    return Statement(_LOCK, (_ENTITY_NAMESPACE, rows_json(sorted(set(names)))))
+
+
 async def lock_entity(conn: Driver, name: str) -> None:
-    await conn.execute(_LOCK_ONE, (_ENTITY_NAMESPACE, name))
-
-
-async def lock_entities(conn: Driver, names: Sequence[str]) -> None:
-    """Lock several entities at once, in one round trip."""
-    if len(names) == 1:
-        await lock_entity(conn, names[0])
-        return
-    await conn.execute(_LOCK_MANY, (_ENTITY_NAMESPACE, list(names)))
+    await run(conn, [lock_statement([name])])

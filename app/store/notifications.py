@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import NotificationData
-from app.db.driver import Driver, driver_of, rows_json
+from app.db.driver import Statement, driver_of, rows_json, run
 from app.events import outbox
 from app.events.model import NewEvent
 
@@ -40,10 +40,11 @@ class Outgoing:
         )
 
 
-async def store_notifications(conn: Driver, outgoing: Sequence[Outgoing]) -> None:
-    """Store notifications (one statement for all); their events are the caller's to append."""
+def store_statements(outgoing: Sequence[Outgoing]) -> list[Statement]:
+    """The statement storing `outgoing` (one for all; none for none); their events
+    are the caller's to append."""
     if not outgoing:
-        return
+        return []
     rows = [
         {
             "id": item.notification.id,
@@ -59,14 +60,14 @@ async def store_notifications(conn: Driver, outgoing: Sequence[Outgoing]) -> Non
         }
         for item in outgoing
     ]
-    await conn.execute(_INSERT, (rows_json(rows),))
+    return [Statement(_INSERT, (rows_json(rows),))]
 
 
 _INSERT = (
     "INSERT INTO notifications "
     "(id, title, message, type, priority, action_url, metadata, audience, sent_by, created_at) "
     "SELECT id, title, message, type, priority, action_url, metadata, audience, sent_by, created_at "
-    "FROM json_populate_recordset(NULL::notifications, %s)"
+    "FROM json_populate_recordset(NULL::notifications, %s::json)"
 )
 
 
@@ -80,6 +81,5 @@ async def create_notification(
 ) -> int:
     """Store `notification` and append its `notification` / `created` event."""
     item = Outgoing(notification, audience, sent_by, now)
-    tx = await driver_of(conn)
-    await store_notifications(tx, [item])
-    return await outbox.append(tx, [item.event()])
+    await run(await driver_of(conn), [*store_statements([item]), *outbox.append_statements([item.event()])])
+    return 1

@@ -14,10 +14,10 @@ import pytest
 from app.api.batch_writer import BatchWriter, Connect
 from app.clock import utcnow
 from app.db import driver
-from app.db.driver import Driver
+from app.db.driver import Rows, Statement
 from app.errors import StoreUnavailable
 from app.store.deliveries import Received
-from app.store.issues import apply_issue_changes
+from app.store.issues import ISSUE_WRITER
 from tests.support.jira import issue_event
 
 
@@ -38,17 +38,25 @@ def _received(key: str | None) -> Received:
 
 
 class Recording:
-    """apply_issue_changes, noting the size of every batch it is given."""
+    """The Jira set writer, noting the size of every batch it plans."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, refused_on: str | None = None) -> None:
         self.batches: list[int] = []
         self.fail_on = fail_on
+        self.refused_on = refused_on
 
-    async def __call__(self, conn: Driver, changes: Sequence[object], now: datetime) -> list[int]:
+    def reads(self, changes: Sequence[object]) -> list[Statement]:
+        return ISSUE_WRITER.reads(changes)  # type: ignore[arg-type]
+
+    def plan(self, changes: Sequence[object], read: Sequence[Rows], now: datetime) -> tuple[list[int], list[Statement]]:
         self.batches.append(len(changes))
         if self.fail_on is not None and any(self.fail_on in repr(change) for change in changes):
             raise ValueError("a delivery the store cannot take")
-        return await apply_issue_changes(conn, changes, now=now)  # type: ignore[arg-type]
+        produced, writes = ISSUE_WRITER.plan(changes, read, now)  # type: ignore[arg-type]
+        if self.refused_on is not None and any(self.refused_on in repr(change) for change in changes):
+            # A write the database refuses, after the others of its message.
+            writes.append(Statement("SELECT 1 / 0"))
+        return produced, writes
 
 
 async def test_deliveries_queued_together_are_written_in_one_transaction(connect: Connect, database_url: str) -> None:
@@ -160,3 +168,27 @@ async def test_a_lost_connection_fails_its_batch_as_unavailable_and_the_next_bat
     with psycopg.connect(database_url) as conn:
         keys = conn.execute("SELECT delivery_key FROM webhook_deliveries ORDER BY id").fetchall()
     assert keys == [("before",), ("after",)]
+
+
+async def test_a_write_the_database_refuses_fails_its_delivery_alone_and_the_connection_carries_on(
+    connect: Connect, database_url: str
+) -> None:
+    apply = Recording(refused_on="OPS-2")
+    writer: BatchWriter[object] = BatchWriter(connect, "jira", apply)
+    try:
+        outcomes = await asyncio.gather(
+            *(writer.write(_received(f"k-{n}"), _change(n), utcnow()) for n in range(1, 4)), return_exceptions=True
+        )
+        after = await writer.write(_received("k-4"), _change(4), utcnow())
+    finally:
+        await writer.stop()
+
+    assert outcomes[0] == 1
+    assert isinstance(outcomes[1], psycopg.errors.DivisionByZero)
+    assert outcomes[2] == 1
+    assert after == 1
+    with psycopg.connect(database_url) as conn:
+        keys = conn.execute("SELECT delivery_key FROM webhook_deliveries ORDER BY delivery_key").fetchall()
+        events = conn.execute("SELECT count(*) FROM events").fetchone()
+    assert keys == [("k-1",), ("k-3",), ("k-4",)]
+    assert events == (3,)
