@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 from collections.abc import Iterator
@@ -24,6 +25,18 @@ def database(settings: Settings) -> Iterator[str]:
         return
     with embedded.running(settings.data_dir / "postgres") as cluster:
         yield cluster.url()
+
+
+def settle_heap() -> None:
+    """Leave what start-up built out of the cyclic garbage collector's full passes.
+
+    The modules, routes, models and metadata loaded at start-up live as long as
+    the process, and a full collection would scan them all again, every few
+    hundred webhooks: about 90 ms on a two-core machine, during which no
+    webhook is answered and no frame is sent. It was the largest delivery
+    latency at 20 webhooks/s. Collected first, so no garbage is kept for good."""
+    gc.collect()
+    gc.freeze()
 
 
 def uvicorn_config(settings: Settings, app: object, *, workers: int = 1) -> uvicorn.Config:
@@ -79,7 +92,10 @@ def serve(settings: Settings, *, migrate: bool, workers: int = 1, banner: bool =
             with shared_metrics_dir():  # before any worker starts: each one's /metrics adds up all of them
                 MetricsAwareMultiprocess(config, sockets=[config.bind_socket()]).run()
         else:
-            uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
+            config = uvicorn_config(settings, create_app(settings))
+            config.load()  # the protocols and the loop's modules too, before the heap is settled
+            settle_heap()
+            uvicorn.Server(config).run()
 
 
 def _banner(settings: Settings) -> str:
