@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-
-# Recently formatted instants, by their UTC datetime. A webhook's timestamps are
-# formatted several times over (its size check, its row, its event, its message)
-# and `isoformat` with a timespec costs about ten times a lookup. Keyed in UTC:
-# two wall times of a DST fold in one zone compare equal, their UTC instants do not.
-_formatted: dict[datetime, str] = {}
-_REMEMBERED = 1024
 
 
 def utcnow() -> datetime:
@@ -20,11 +14,13 @@ def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a `Z`: `2025-01-17T10:30:00.000Z`."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes have no place on the wire")
-    utc = moment.astimezone(UTC)
-    text = _formatted.get(utc)
-    if text is None:
-        text = utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if len(_formatted) >= _REMEMBERED:
-            _formatted.clear()
-        _formatted[utc] = text
-    return text
+    return _formatted(moment.astimezone(UTC))
+
+
+# A webhook's timestamps are formatted several times over (its size check, its
+# row, its event, its message), and `isoformat` with a timespec costs about ten
+# times a lookup. Keyed in UTC: two wall times of a DST fold in one zone compare
+# equal, their UTC instants do not.
+@functools.lru_cache(maxsize=1024)
+def _formatted(utc: datetime) -> str:
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -72,12 +72,13 @@ def rows_json(rows: Sequence[Mapping[str, Any]] | Sequence[Any]) -> str:
     return orjson.dumps(rows).decode()
 
 
-async def connect(database_url: str) -> Driver:
-    """A connection of its own, set up as the engine's are (app/db/engine.py)."""
+async def connect(database_url: str, *, application_name: str = "ops-bridge", autocommit: bool = False) -> Driver:
+    """A connection of its own (the batch writer's, the listener's), set up as the engine's are."""
     conn = await psycopg.AsyncConnection.connect(
         libpq_url(database_url),
+        autocommit=autocommit,
         connect_timeout=5,
-        application_name="ops-bridge",
+        application_name=application_name,
         # Find a silently dead peer (no RST) within a minute, not hours.
         keepalives=1,
         keepalives_idle=10,

@@ -16,8 +16,8 @@ import time
 import psycopg
 from psycopg import sql
 
+from app.db import driver
 from app.db.schema import EVENTS_CHANNEL
-from app.db.urls import libpq_url
 from app.events import log
 from app.events.hub import Hub
 from app.observability import metrics
@@ -33,7 +33,7 @@ _MAX_BACKOFF = 5.0
 
 class Listener:
     def __init__(self, database_url: str, hub: Hub, *, poll_interval: float) -> None:
-        self._url = libpq_url(database_url)
+        self._url = database_url
         self._hub = hub
         self._poll_interval = poll_interval
         self._connected = asyncio.Event()
@@ -67,17 +67,7 @@ class Listener:
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
     async def _listen(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(
-            self._url,
-            autocommit=True,
-            connect_timeout=5,
-            application_name="ops-bridge-listener",
-            # Find a silently dead peer (no RST) within a minute, not hours.
-            keepalives=1,
-            keepalives_idle=10,
-            keepalives_interval=5,
-            keepalives_count=3,
-        )
+        conn = await driver.connect(self._url, application_name="ops-bridge-listener", autocommit=True)
         async with conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
             if not self._hub.started:
