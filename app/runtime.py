@@ -50,12 +50,12 @@ class Runtime:
     # One group-commit writer per sender that can apply changes as a set.
     writers: dict[str, BatchWriter[Any]] = field(default_factory=dict)
 
-    def writer(self, sender: str, apply_many: SetWriter[Any]) -> BatchWriter[Any]:
+    def writer(self, sender: str, set_writer: SetWriter[Any]) -> BatchWriter[Any]:
         found = self.writers.get(sender)
         if found is None:
             assert self.settings.database_url is not None  # the app does not start without one
             connect = functools.partial(driver.connect, self.settings.database_url)
-            found = self.writers[sender] = BatchWriter(connect, sender, apply_many)
+            found = self.writers[sender] = BatchWriter(connect, sender, set_writer)
         return found
 
     async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:

@@ -4,7 +4,7 @@ written in one transaction, with set-based statements.
 Under load a process receives many deliveries at once; one transaction each
 costs round trips and a commit apiece, and on a busy two-core machine the round
 trips are most of the cost. A sender that can apply changes as a set (its
-`apply_many`, a `SetWriter`) gets a writer: each request hands its translated change to the
+`set_writer`, a `SetWriter`) gets a writer: each request hands its translated change to the
 writer and waits; the writer takes whatever has queued up (one at a time when
 idle, so no delay is added) and writes the lot: record the deliveries (a
 redelivery stops there), apply the changes in arrival order, append their
@@ -75,11 +75,11 @@ class _Job(Generic[Change]):
 
 
 class BatchWriter(Generic[Change]):
-    def __init__(self, connect: Connect, sender: str, apply_many: SetWriter[Change]) -> None:
+    def __init__(self, connect: Connect, sender: str, set_writer: SetWriter[Change]) -> None:
         self._connect = connect
         self._conn: Driver | None = None
         self._sender = sender
-        self._apply_many = apply_many
+        self._set_writer = set_writer
         self._queue: asyncio.Queue[_Job[Change]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -140,7 +140,7 @@ class BatchWriter(Generic[Change]):
 
     async def _write(self, conn: Driver, batch: list[_Job[Change]]) -> list[int | None]:
         claim = deliveries.claim_statements(self._sender, [job.received for job in batch])
-        reads = self._apply_many.reads([job.change for job in batch])
+        reads = self._set_writer.reads([job.change for job in batch])
         read = await run(conn, [BEGIN, *claim, *reads])
         fresh = deliveries.claimed(read[1]) if claim else set()
         claimed: set[str] = set()
@@ -151,7 +151,7 @@ class BatchWriter(Generic[Change]):
                 applicable.append(job)
                 if key is not None:
                     claimed.add(key)
-        produced, writes = self._apply_many.plan(
+        produced, writes = self._set_writer.plan(
             [job.change for job in applicable], read[len(read) - len(reads) :], batch[-1].now
         )
         counts = dict(zip(map(id, applicable), produced, strict=True))

@@ -55,7 +55,7 @@ class Sender(Generic[Change]):
     delivery_key: Callable[[Request], str | None] = lambda _request: None
     # Applies many changes as a set, in arrival order: deliveries arriving
     # together are then written in one transaction (app/api/batch_writer.py).
-    apply_many: SetWriter[Change] | None = None
+    set_writer: SetWriter[Change] | None = None
 
 
 class _AnswerResponse(JSONResponse):
@@ -125,8 +125,8 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
                 conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="ignored", query=query
             )
         return _Answer("ignored", event=change.what)
-    if sender.apply_many is not None:
-        produced = await runtime.writer(sender.name, sender.apply_many).write(
+    if sender.set_writer is not None:
+        produced = await runtime.writer(sender.name, sender.set_writer).write(
             deliveries.Received(key, headers, raw, query), change, now
         )
         return _Answer("duplicate") if produced is None else _Answer.applied(produced)

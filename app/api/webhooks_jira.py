@@ -91,7 +91,7 @@ JIRA: Sender[IssueChange] = Sender(
     translate=_translate,
     apply=_apply,
     delivery_key=lambda request: request.headers.get("x-atlassian-webhook-identifier"),
-    apply_many=ISSUE_WRITER,
+    set_writer=ISSUE_WRITER,
 )
 
 

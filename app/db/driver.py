@@ -22,7 +22,7 @@ wrappers: app/errors.py and app/db/transactions.py understand both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
@@ -67,7 +67,7 @@ async def run(conn: Driver, statements: Sequence[Statement]) -> list[Rows]:
     return results
 
 
-def rows_json(rows: Sequence[Mapping[str, Any]] | Sequence[Any]) -> str:
+def rows_json(rows: Sequence[Any]) -> str:
     """Rows (or values) as one JSON array: one parameter for a whole batch."""
     return orjson.dumps(rows).decode()
 
