@@ -42,6 +42,19 @@ async def test_alertmanager_group_of_three_becomes_three_created_alerts(
         "resource_type": "pod",
         "triggered_at": "2025-01-17T10:14:37.482Z",
         "status": "firing",
+        "summary": "Checkout p99 latency 4.31s on checkout-api-7d9f8b6c4-x2kq9",
+        "description": "p99 latency for /v2/orders has been > 2s for 10m (current 4.31s).",
+        "labels": {
+            "alertname": "CheckoutHighLatency",
+            "env": "prod",
+            "instance": "checkout-api-7d9f8b6c4-x2kq9:8080",
+            "job": "checkout-api",
+            "namespace": "shop",
+            "pod": "checkout-api-7d9f8b6c4-x2kq9",
+            "service": "checkout",
+            "severity": "critical",
+            "squad": "checkout",
+        },
     }
 
 

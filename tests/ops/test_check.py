@@ -7,8 +7,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 
-from app.db.migrate import upgrade
+from app.db.migrate import alembic_config, upgrade
 from app.db.revision import code_heads
 from tests.conftest import JWT_SECRET
 from tests.support.cli import run_cli
@@ -98,14 +99,14 @@ def test_an_unmigrated_database_is_told_to_run_migrate(empty_database: str, tmp_
 
 
 def test_a_database_behind_this_release_says_how_far_and_what_to_run(empty_database: str, tmp_path: Path) -> None:
-    upgrade(empty_database, "0003s")
+    head = code_heads()[0]
+    previous = ScriptDirectory.from_config(alembic_config(empty_database)).get_revision(head).down_revision
+    upgrade(empty_database, str(previous))
 
     result = run_cli("check", env=_env(empty_database), cwd=tmp_path)
 
     assert result.returncode == 1
-    assert f"FAIL  migrations: at 0003s, 1 migration(s) behind {code_heads()[0]}: run 'ops-bridge migrate'" in (
-        result.stdout
-    )
+    assert f"FAIL  migrations: at {previous}, 1 migration(s) behind {head}: run 'ops-bridge migrate'" in (result.stdout)
 
 
 @pytest.mark.parametrize(
