@@ -9,7 +9,7 @@ import pytest
 
 from app.db.engine import create_engine
 from app.jobs import Jobs
-from app.monitoring_jobs import mark_stale_now, register_monitoring_jobs
+from app.monitoring_jobs import age_alerts_now, register_monitoring_jobs
 from tests.conftest import make_settings, token
 from tests.support.alerts import am_alert, am_group, count, rows
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
@@ -47,6 +47,8 @@ async def test_first_firing_creates_and_an_unchanged_repeat_sends_nothing(
         "severity": "critical",
         "triggered_at": "2025-01-17T10:00:00.000Z",
         "status": "firing",
+        "summary": "alert fp1",
+        "labels": {"alertname": "TestAlert", "env": "prod", "severity": "critical", "squad": "ops"},
     }
     assert count(database_url, "alerts") == 1
 
@@ -182,9 +184,9 @@ async def test_an_alert_not_re_sent_is_marked_stale_and_comes_back_with_its_next
             await _post(http, am_group(am_alert("fp1")))
             rows(database_url, "UPDATE alerts SET last_seen_at = now() - interval '11 minutes' RETURNING id")
             async with engine.begin() as conn:
-                marked = await mark_stale_now(conn, settings)
+                marked = await age_alerts_now(conn, settings)
             async with engine.begin() as conn:
-                marked_again = await mark_stale_now(conn, settings)
+                marked_again = await age_alerts_now(conn, settings)
             await _post(http, am_group(am_alert("fp1")))
             messages = await receive_events(ws, 3)
     finally:
@@ -211,7 +213,7 @@ async def test_senders_that_never_repeat_are_not_marked_stale(
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
-            assert await mark_stale_now(conn, settings) == 0
+            assert await age_alerts_now(conn, settings) == 0
     finally:
         await engine.dispose()
 
