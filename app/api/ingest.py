@@ -26,8 +26,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.batch_writer import SetWriter
-from app.api.body import parse_json, read_limited
+from app.api.body import parse_json
 from app.api.deps import runtime_of
+from app.api.refusals import read_body
 from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
@@ -56,6 +57,8 @@ class Sender(Generic[Change]):
     # Applies many changes as a set, in arrival order: deliveries arriving
     # together are then written in one transaction (app/api/batch_writer.py).
     set_writer: SetWriter[Change] | None = None
+    # The setting that bounds this sender's bodies (app/api/refusals.py).
+    body_limit: str = "max_webhook_body_bytes"
 
 
 class _AnswerResponse(JSONResponse):
@@ -103,7 +106,7 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
             f"more than {settings.webhook_rate_limit_per_second:g} {sender.name} deliveries a second; retry later",
             retry_after=bucket.wait_seconds(),
         )
-    raw = await read_limited(request, settings.max_webhook_body_bytes)
+    raw = await read_body(request, sender, runtime)
     sender.authenticate(request, raw, settings)
     body = parse_json(raw)
     now = utcnow()
