@@ -36,6 +36,8 @@ _CUT_FIRST = ("description", "summary")
 def message_labels(labels: Mapping[str, str]) -> dict[str, str]:
     """The labels a message carries: in name order, each value cut to LABEL_VALUE_BYTES,
     as many as fit in LABELS_BYTES once serialized; the rest are left out."""
+    if _surely_within(labels):
+        return dict(labels)  # the common case: a few short labels
     chosen: dict[str, str] = {}
     spent = 2  # the braces
     for name in sorted(labels):
@@ -66,6 +68,13 @@ def fit(payload: AlertData) -> AlertData:
                 break
             payload = payload.model_copy(update={name: clip(text, room)})
     return payload
+
+
+def _surely_within(labels: Mapping[str, str]) -> bool:
+    # A character is at most 4 bytes of UTF-8, or 2 once escaped (plain text keeps no other control character).
+    longest = max((len(value) for value in labels.values()), default=0)
+    total = sum(len(name) + len(value) for name, value in labels.items())
+    return 4 * longest <= LABEL_VALUE_BYTES and 4 * total + 6 * len(labels) + 2 <= LABELS_BYTES
 
 
 def _surely_fits(payload: AlertData) -> bool:
