@@ -72,11 +72,14 @@ def fit(payload: AlertData) -> AlertData:
 
 def _surely_within(labels: Mapping[str, str]) -> bool:
     # A character is at most 4 bytes of UTF-8, or 2 once escaped (plain text keeps no other control character).
-    longest = max((len(value) for value in labels.values()), default=0)
-    total = sum(len(name) + len(value) for name, value in labels.items())
+    values = labels.values()
+    longest = max(map(len, values), default=0)
+    total = sum(map(len, labels)) + sum(map(len, values))
     return 4 * longest <= LABEL_VALUE_BYTES and 4 * total + 6 * len(labels) + 2 <= LABELS_BYTES
 
 
 def _surely_fits(payload: AlertData) -> bool:
-    texts = sum(len(text.encode()) for text in (payload.summary, payload.description) if text is not None)
-    return 2 * texts + LABELS_BYTES + _OTHER_FIELDS_BYTES <= DATA_BYTES
+    # Characters, at most 4 bytes each, are counted before bytes: encoding is the dearer test.
+    texts = [text for text in (payload.summary, payload.description) if text is not None]
+    room = (DATA_BYTES - LABELS_BYTES - _OTHER_FIELDS_BYTES) // 2
+    return 4 * sum(map(len, texts)) <= room or sum(len(text.encode()) for text in texts) <= room

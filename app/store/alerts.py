@@ -79,7 +79,8 @@ class AlertRow:
     def values(self) -> dict[str, Any]:
         """The row's columns, for json_populate_recordset."""
         return {
-            **self.payload.model_dump(),
+            # The payload's fields as they are (what model_dump gives for these flat ones, a tenth of the cost).
+            **vars(self.payload),
             "source": self.source,
             "fingerprint": self.fingerprint,
             "squad": self.squad,
@@ -168,12 +169,13 @@ async def apply_alert_batches(conn: Driver, batches: Sequence[AlertBatch], *, no
 
 def _apply(states: dict[str, AlertRow], signal: AlertSignal, now: datetime) -> NewEvent | None:
     """Plan `signal` against `states` (updated in place); its event, if it changes what subscribers see."""
-    current = states.get(signal.id)
+    alert_id = signal.id
+    current = states.get(alert_id)
     if current is not None and current.source != signal.source:
-        raise InvalidPayload(f"alert id {signal.id!r} belongs to another sender's alert")
+        raise InvalidPayload(f"alert id {alert_id!r} belongs to another sender's alert")
     decision = plan_alert(current.domain() if current else None, signal, now)
     squad = signal.squad or (current.squad if current else None)
-    states[signal.id] = AlertRow(
+    states[alert_id] = AlertRow(
         source=signal.source,
         fingerprint=current.fingerprint if current else signal.fingerprint,
         payload=decision.payload,
