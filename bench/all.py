@@ -6,7 +6,7 @@ ratio, and which targets are met.
 
 Each workload runs as its own command (exactly as bench/README.md shows), so a
 workload that fails (a lost message) is reported as a failure and the others
-still run. Takes about 20 minutes on two cores.
+still run. Takes about 25 minutes on two cores.
 """
 
 from __future__ import annotations
