@@ -406,6 +406,8 @@ export interface ClientEvents {
   /** Re-fetch your data now: the stream cannot say everything that changed. */
   refetch: Refetch;
   notifications: NotificationsChange;
+  /** The server took a fresh token (refreshToken(), or the token function before expiry). */
+  auth: AuthInfo;
   error: OpsBridgeError;
 }
 

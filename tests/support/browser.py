@@ -179,3 +179,50 @@ async def _post(base: str, path: str, body: dict[str, Any]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         response = await client.post(path, json=body)
     assert response.status_code == 200, response.text
+
+
+# Starts the client in the page with `options` (ClientOptions; `tokens`: a list handed out one per
+# call of the token function) and records what it reports in `window.record`.
+_START_CLIENT = """async ({ moduleUrl, options }) => {
+  const { OpsBridgeClient } = await import(moduleUrl);
+  const record = { states: [], events: [], refetch: [], errors: [], acks: [], notifications: [] };
+  const { tokens, ...rest } = options;
+  if (tokens !== undefined) {
+    let handed = 0;
+    rest.token = () => tokens[Math.min(handed++, tokens.length - 1)];
+  }
+  if (options.storage === "localStorage") rest.storage = window.localStorage;
+  const client = new OpsBridgeClient(rest);
+  client.on("state", (state) => record.states.push(state));
+  client.on("event", (message) => record.events.push(message));
+  client.on("refetch", (signal) => record.refetch.push(signal));
+  client.on("error", (error) => record.errors.push(error.code));
+  client.on("notifications", (change) => record.notifications.push(change.unread));
+  client.on("auth", (info) => record.acks.push(info));
+  window.client = client;
+  window.record = record;
+  client.connect();
+}"""
+
+
+@dataclass
+class ClientPage(RecordedPage):
+    """A page running the frontend client served at /client/ops-bridge.js (from `module_base`)."""
+
+    async def start(self, module_base: str, **options: Any) -> None:
+        await self.page.evaluate(_START_CLIENT, {"moduleUrl": f"{module_base}/client/ops-bridge.js", "options": options})
+
+    async def record(self, name: str) -> Any:
+        return await self.page.evaluate(f"() => window.record.{name}")
+
+    async def status(self) -> str:
+        return str(await self.page.evaluate("() => window.client.state.status"))
+
+    async def wait_for(self, condition: str, timeout: float = 10_000) -> None:
+        """Until the JavaScript expression `condition` (over `client` and `record`) holds."""
+        await self.page.wait_for_function(
+            f"() => {{ const client = window.client, record = window.record; return {condition}; }}", timeout=timeout
+        )
+
+    async def jira_ids(self) -> list[str]:
+        return list(await self.page.evaluate("() => window.record.events.map((m) => m.data.jira_id)"))

@@ -21,7 +21,7 @@ export const CLOSE_TOKEN_EXPIRED = 4001;
 const NORMAL_CLOSURE = 1000;
 const REFRESH_BEFORE_SECONDS = 60;
 // A token refresh is never scheduled sooner than this, so a clock that is off cannot make it spin.
-const MIN_REFRESH_DELAY_MS = 5000;
+const MIN_REFRESH_DELAY_MS = 1000;
 const SAVE_DELAY_MS = 1000;
 
 /** A request the server answered with an error (`code` is the protocol's), or one the connection ended. */
@@ -181,7 +181,7 @@ export class OpsBridgeClient {
     return this.#notifications.filter((entry) => !entry.read).length;
   }
 
-  /** Listen: "state", "established", "event", "refetch", "notifications", "error". Returns the way to stop. */
+  /** Listen: "state", "established", "event", "refetch", "notifications", "auth", "error". Returns the way to stop. */
   on(type, listener) {
     if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
     this.#listeners.get(type).add(listener);
@@ -235,6 +235,7 @@ export class OpsBridgeClient {
     if (typeof this.#token === "string") this.#token = token;
     return this.#request({ action: "auth", token }).then((ack) => {
       this.#scheduleRefresh(Date.parse(ack.data.expires_at) / 1000);
+      this.#emit("auth", ack.data);
       return ack;
     });
   }

@@ -152,8 +152,8 @@ function startStream(session) {
 
 function stopStream() {
   if (client === null) return;
-  client.forget();
   client.close();
+  client.forget();
   client = null;
   snapshotTaken = false;
   board.replace({ incidents: [], alerts: [], sla: null });
