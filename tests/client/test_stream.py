@@ -41,7 +41,12 @@ async def test_a_page_on_another_origin_imports_the_client_and_streams_with_its_
     assert client_page.sockets == [server.ws]  # the token went as a subprotocol, never in the URL
     assert await client_page.page.evaluate("() => window.client.connection.sub") == "frontend"
     subscribe = client_page.sent[0]
-    assert subscribe == {"id": subscribe["id"], "action": "subscribe", "topics": ["incidents"], "filters": {"squad": "ops"}}
+    assert subscribe == {
+        "id": subscribe["id"],
+        "action": "subscribe",
+        "topics": ["incidents"],
+        "filters": {"squad": "ops"},
+    }
 
 
 async def test_a_dropped_connection_resubscribes_and_resumes_with_every_event_once_and_in_order(
@@ -53,7 +58,9 @@ async def test_a_dropped_connection_resubscribes_and_resumes_with_every_event_on
     with server_in_thread(settings) as other:
         with server_process(env) as first:
             await client_page.page.goto(f"{first.http}/healthz")
-            await client_page.start(first.http, url=first.ws, token=token(), topics=["incident"], filters={"squad": "ops"})
+            await client_page.start(
+                first.http, url=first.ws, token=token(), topics=["incident"], filters={"squad": "ops"}
+            )
             await client_page.wait_for("client.state.status === 'open'")
             await post_issue(first.http, 1)
             await client_page.wait_for("record.events.length === 1")
@@ -78,7 +85,9 @@ async def test_a_dropped_connection_resubscribes_and_resumes_with_every_event_on
     # Each event once on the wire, in order, and the same subscription on both connections.
     ids = client_page.event_ids()
     assert ids == sorted(set(ids))
-    subscribes = [{k: v for k, v in frame.items() if k != "id"} for frame in client_page.sent if frame["action"] == "subscribe"]
+    subscribes = [
+        {k: v for k, v in frame.items() if k != "id"} for frame in client_page.sent if frame["action"] == "subscribe"
+    ]
     assert subscribes == [{"action": "subscribe", "topics": ["incident"], "filters": {"squad": "ops"}}] * 2
 
 
@@ -104,7 +113,8 @@ async def test_the_token_is_refreshed_in_band_before_it_expires_and_the_connecti
     [auth] = [frame for frame in client_page.sent if frame["action"] == "auth"]
     assert auth["token"] == fresh
     [ack] = [frame for frame in client_page.received if frame.get("action") == "auth"]
-    assert ack["type"] == "ack" and ack["data"]["original_message_id"] == auth["id"]
+    assert ack["type"] == "ack"
+    assert ack["data"]["original_message_id"] == auth["id"]
     assert len(client_page.sockets) == 1, "the connection was never dropped"
     assert states == ["connecting", "open"]
 

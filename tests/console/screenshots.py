@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import make_settings, token
 from tests.support.alerts import am_alert, am_group
@@ -57,7 +57,8 @@ def _incident(number: int, project: str, summary: str, priority: str, status: st
     return body
 
 
-def _alert(fingerprint: str, name: str, severity: str, env: str, instance: str, status: str, now: datetime) -> dict[str, Any]:  # fmt: skip
+def _alert(fingerprint: str, name: str, severity: str, env: str, instance: str, status: str,
+           now: datetime) -> dict[str, Any]:  # fmt: skip
     starts = (now - timedelta(minutes=40)).isoformat().replace("+00:00", "Z")
     ends = now.isoformat().replace("+00:00", "Z") if status == "resolved" else "0001-01-01T00:00:00Z"
     return am_alert(fingerprint, status=status, alertname=name, severity=severity, env=env, instance=instance,
@@ -78,7 +79,7 @@ async def seed(base: str) -> None:
 
 
 async def shoot(out: Path) -> list[Path]:
-    written = []
+    written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         root.chmod(0o755)
@@ -90,8 +91,8 @@ async def shoot(out: Path) -> list[Path]:
     return written
 
 
-async def _shots(browser: Any, base: str, out: Path) -> list[Path]:
-    written = []
+async def _shots(browser: Browser, base: str, out: Path) -> list[Path]:
+    written: list[Path] = []
     for name, (width, height) in SIZES.items():
         for wall in (False, True) if name == "1920x1080" else (False,):
             async with fresh_page(browser, width=width, height=height) as page:

@@ -210,7 +210,9 @@ class ClientPage(RecordedPage):
     """A page running the frontend client served at /client/ops-bridge.js (from `module_base`)."""
 
     async def start(self, module_base: str, **options: Any) -> None:
-        await self.page.evaluate(_START_CLIENT, {"moduleUrl": f"{module_base}/client/ops-bridge.js", "options": options})
+        await self.page.evaluate(
+            _START_CLIENT, {"moduleUrl": f"{module_base}/client/ops-bridge.js", "options": options}
+        )
 
     async def record(self, name: str) -> Any:
         return await self.page.evaluate(f"() => window.record.{name}")
