@@ -11,12 +11,12 @@ scripts are fetched with CORS, and a frontend usually lives on another origin th
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 STATIC = Path(__file__).parent / "static"
 MODULE = "ops-bridge.js"
@@ -29,23 +29,44 @@ _HEADERS = {
     # Revalidated (ETag, 304) on every load, so a new release's client is picked up at once.
     "Cache-Control": "no-cache",
 }
-# By extension `.ts` guesses to MPEG transport stream; Deno and editors expect this.
-_DECLARATIONS_TYPE = "application/typescript; charset=utf-8"
 
 
-class _ClientFiles(StaticFiles):
-    """StaticFiles (ETag, conditional requests) with the client's headers."""
+@dataclass(frozen=True)
+class _File:
+    body: bytes
+    etag: str
+    headers: dict[str, str]
 
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers.update(_HEADERS)
-        if path == DECLARATIONS:
-            response.headers["Content-Type"] = _DECLARATIONS_TYPE
-        elif path == MODULE:
-            # Deno and esm.sh's convention: where the module's types are.
-            response.headers["X-TypeScript-Types"] = f"/client/{DECLARATIONS}"
-        return response
+    @classmethod
+    def read(cls, name: str, content_type: str, **extra: str) -> _File:
+        body = (STATIC / name).read_bytes()
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        return cls(body, etag, {**_HEADERS, "Content-Type": content_type, "ETag": etag, **extra})
 
+    def response(self, request: Request) -> Response:
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers={k: v for k, v in self.headers.items() if k != "Content-Type"})
+        return Response(self.body, headers=self.headers)
+
+
+# Two small files, read once: nothing else under /client is served.
+_MODULE = _File.read(
+    MODULE,
+    "text/javascript; charset=utf-8",
+    # Deno and esm.sh's convention: where the module's types are.
+    **{"X-TypeScript-Types": f"/client/{DECLARATIONS}"},
+)
+# By extension `.ts` would guess to MPEG transport stream; Deno and editors expect this.
+_DECLARATIONS = _File.read(DECLARATIONS, "application/typescript; charset=utf-8")
 
 router = APIRouter(tags=["client"])
-router.mount("/client", _ClientFiles(directory=STATIC), name="client")
+
+
+@router.get(f"/client/{MODULE}", include_in_schema=False)
+async def client_module(request: Request) -> Response:
+    return _MODULE.response(request)
+
+
+@router.get(f"/client/{DECLARATIONS}", include_in_schema=False)
+async def client_declarations(request: Request) -> Response:
+    return _DECLARATIONS.response(request)
