@@ -130,6 +130,7 @@ export class OpsBridgeClient {
   #refreshTimer = null;
   #saveTimer = null;
   #attempt = 0;
+  #opening = 0;
   #lastEventId = null;
   #subscription = null;
   #subscribedTopics = null;
@@ -190,7 +191,7 @@ export class OpsBridgeClient {
 
   /** Connect (again, after the client gave up or the token expired): the attempt count starts over. */
   connect() {
-    if (!this.#stopped && this.#ws !== null) return;
+    if (!this.#stopped && (this.#ws !== null || this.#state.status === "connecting")) return;
     this.#stopped = false;
     this.#attempt = 0;
     this.#cancelTimer();
@@ -268,15 +269,18 @@ export class OpsBridgeClient {
   async #openSocket() {
     this.#closeSocket("reconnecting");
     this.#setState("connecting");
+    // Only the newest call opens a socket: connect() may come again while a token is being fetched.
+    const opening = ++this.#opening;
     let protocols;
     try {
       protocols = await this.#protocols();
     } catch (error) {
+      if (opening !== this.#opening || this.#stopped) return;
       this.#emit("error", new OpsBridgeError("TOKEN_UNAVAILABLE", String(error?.message ?? error)));
       this.#retryOrGiveUp(null);
       return;
     }
-    if (this.#stopped) return;
+    if (opening !== this.#opening || this.#stopped) return;
     const ws = new this.#WebSocket(streamUrl(this.#url, this.#lastEventId), protocols);
     this.#ws = ws;
     ws.addEventListener("message", (message) => this.#receive(ws, message.data));
