@@ -28,10 +28,14 @@ _CREDENTIAL_HEADERS = re.compile(
     r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-hub-signature|x-grafana-alerting-signature"
     r"|x-automation-webhook-token|x-ops-bridge-token|x-api-key)(\s*[:=]\s*)([^\r\n]+)"
 )
-# Any query parameter; whether it carries a credential is decided on its name as the
-# server reads it, percent-decoded: `?%73ecret=` is `?secret=` to the webhook.
-_QUERY_PARAM = re.compile(r"([?&])([^=&\s\"'?]+)=([^&\s\"']+)")
+# A query parameter that may carry a credential: one of these names, or any name
+# with a `%` or `+` in it, decided on as the server reads it, percent-decoded
+# (`?%73ecret=` is `?secret=` to the webhook). Plain other names never reach
+# the callback, which keeps redaction cheap on every access-log line.
 _CREDENTIAL_PARAMS = frozenset({"token", "secret", "access_token", "api_key", "password"})
+_QUERY_PARAM = re.compile(
+    r"(?i)([?&])(" + "|".join(sorted(_CREDENTIAL_PARAMS)) + r"|[^=&\s\"'?%+]*[%+][^=&\s\"'?]*)=([^&\s\"']+)"
+)
 _JWT = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
 _REDACTED = "[redacted]"
 
