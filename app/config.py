@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.contract.payloads import IncidentStatus, Severity, TaskStatus
 from app.domain.sla import parse_targets
+from app.secret_rules import hmac_key_problems, production_problems
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Settings(BaseSettings):
     ws_rate_limit_per_minute: int = Field(default=100, ge=1)
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     webhook_rate_limit_per_second: float = Field(default=200.0, ge=0)
+    # Failed webhook authentications per client address a minute (0: no limit); past it, 429.
+    webhook_auth_failures_per_minute: int = Field(default=60, ge=0)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
     event_retention_hours: float = Field(default=168.0, gt=0)
@@ -91,6 +94,17 @@ class Settings(BaseSettings):
     @field_validator("jira_squad_field", "jira_squad_label_prefix", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # `NAME=` (as an .env template leaves it) is unset, never an empty secret:
+    # an empty HMAC key is a key anyone can sign with.
+    @field_validator(
+        "database_url", "jwt_secret", "jwt_public_key", "jwt_jwks_file", "jwt_audience", "jwt_issuer",
+        "jira_webhook_secret", "jira_webhook_token", "alert_webhook_token", "grafana_webhook_secret",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     # REST API (assets, notifications, reads): JSON bodies larger than this get 413
@@ -122,7 +136,11 @@ class Settings(BaseSettings):
     alert_stale_after_seconds: int = Field(default=5 * 3600, ge=60)
     alert_stale_sources: CommaList = Field(default_factory=lambda: ["alertmanager", "grafana", "generic"])
     sns_topic_arns: CommaList = Field(default_factory=list)
-    sns_subscribe_url_pattern: str = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+    # A region's SNS host only (sns.eu-west-1.amazonaws.com, sns.cn-north-1.amazonaws.com.cn): not
+    # any name under amazonaws.com, which S3 hands out to anyone (sns.s3.amazonaws.com is a bucket).
+    # A failed confirmation is tried again this much later, three times (as SNS retries an error answer).
+    sns_confirmation_retry_seconds: float = Field(default=20.0, gt=0)
+    sns_subscribe_url_pattern: str = r"^https://sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?/"
     metric_retention_days: int = Field(default=30, ge=1)
     sla_targets: str = "critical=4h,high=8h,medium=24h,low=72h"
     sla_window_days: int = Field(default=30, ge=1, le=3650)
@@ -147,6 +165,8 @@ class Settings(BaseSettings):
     # None: json in production, text in development.
     log_format: Literal["json", "text"] | None = None
     metrics_token: SecretStr | None = None
+    # Production refuses to serve /metrics to anyone without METRICS_TOKEN unless this says so.
+    metrics_public: bool = False
 
     @field_validator("log_format", "metrics_token", mode="before")
     @classmethod
@@ -176,8 +196,8 @@ def split_pairs(value: object) -> object:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, checked, with development fallbacks filled in."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    _refuse_unsafe(settings)
     if settings.production:
-        _refuse_unsafe_production(settings)
         return settings
     if not settings.jwt_configured:
         secret = development_jwt_secret(settings.data_dir)
@@ -205,34 +225,19 @@ def development_jwt_secret(data_dir: Path) -> str:
     return secret
 
 
-# Values that show up in examples and quick starts: never secrets.
-_PLACEHOLDERS = frozenset({"secret", "changeme", "change-me", "password", "dev", "development", "test", "example"})
+def refusals(settings: Settings) -> list[str]:
+    """Why the service must not start with `settings` (app/secret_rules.py), in plain words;
+    reads, never writes (`ops-bridge check` asks too)."""
+    problems = hmac_key_problems(settings)
+    if settings.production:
+        dev_file = settings.data_dir / _DEV_SECRET_FILE
+        development_secret = dev_file.read_text().strip() if dev_file.exists() else None
+        problems += production_problems(settings, development_secret=development_secret)
+    return problems
 
 
-def _weak(value: SecretStr, minimum: int, data_dir: Path) -> bool:
-    secret = value.get_secret_value()
-    dev_file = data_dir / _DEV_SECRET_FILE
-    is_dev_secret = dev_file.exists() and dev_file.read_text().strip() == secret
-    return len(secret) < minimum or secret.strip().lower() in _PLACEHOLDERS or is_dev_secret
-
-
-def _refuse_unsafe_production(settings: Settings) -> None:
-    problems = []
-    if not settings.jwt_configured:
-        problems.append("set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_FILE to verify tokens")
-    if settings.jwt_secret is not None and _weak(settings.jwt_secret, 32, settings.data_dir):
-        problems.append("JWT_SECRET must be a real secret of at least 32 characters, not a development one")
-    if settings.jira_webhook_secret is None:
-        problems.append("set JIRA_WEBHOOK_SECRET so Jira deliveries are signed")
-    elif _weak(settings.jira_webhook_secret, 16, settings.data_dir):
-        problems.append("JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder")
-    if settings.alert_webhook_token is None:
-        problems.append("set ALERT_WEBHOOK_TOKEN so monitoring senders authenticate")
-    elif _weak(settings.alert_webhook_token, 16, settings.data_dir):
-        problems.append("ALERT_WEBHOOK_TOKEN must be at least 16 characters and not a placeholder")
-    if settings.database_url is None:
-        problems.append("set DATABASE_URL: the embedded PostgreSQL is for development only")
-    if settings.allow_query_token:
-        problems.append("unset ALLOW_QUERY_TOKEN: tokens in URLs end up in proxy logs")
+def _refuse_unsafe(settings: Settings) -> None:
+    problems = refusals(settings)
     if problems:
-        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        where = "in production" if settings.production else "with these settings"
+        raise ConfigError(f"refusing to start {where}: " + "; ".join(problems))

@@ -37,6 +37,7 @@ from app.monitoring_jobs import register_monitoring_jobs
 from app.observability import exposition
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
+from app.ratelimit import BucketsByKey
 from app.runtime import Runtime, SenderLimits
 
 _log = logging.getLogger(__name__)
@@ -67,7 +68,12 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             listener=listener,
             verifier=TokenVerifier.from_settings(settings),
             sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
+            auth_failures=BucketsByKey(
+                rate=settings.webhook_auth_failures_per_minute / 60.0, burst=settings.webhook_auth_failures_per_minute
+            ),
         )
+        app.state.runtime.outbound.retry_delay = settings.sns_confirmation_retry_seconds
+        app.state.runtime.outbound.start()
         jobs = Jobs(engine)
         for register in _JOB_REGISTRARS:
             register(jobs, settings)
@@ -81,6 +87,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
                 _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
             yield
         finally:
+            await app.state.runtime.outbound.stop()
             for writer in app.state.runtime.writers.values():
                 await writer.stop()
             await jobs.stop()

@@ -5,6 +5,12 @@ algorithm and a token without `exp`). Every key here carries the algorithms it
 may verify, a token is checked against keys allowing its header's algorithm
 only (so an HS256 token is never checked against an RSA public key, and `none`
 matches nothing), and `exp` is always required.
+
+python-jose also takes whatever `int()` takes as a time (`"123"`, `true`) and
+raises TypeError on what it does not (`null`, a list, an object): the time
+claims are checked here first, once the signature holds, as RFC 7519's
+NumericDate (a JSON number) within the years a datetime can hold, so a signed
+token with odd claims is refused like any other bad token, never a 500.
 """
 
 from __future__ import annotations
@@ -100,9 +106,10 @@ class TokenVerifier:
         }
         for candidate in candidates:
             try:
-                jws.verify(token, candidate.key, [str(algorithm)])
+                payload = jws.verify(token, candidate.key, [str(algorithm)])
             except JOSEError:
                 continue  # not signed by this key; a rotation may have another
+            _check_times(payload)
             try:
                 return jwt.decode(
                     token,
@@ -117,6 +124,27 @@ class TokenVerifier:
             except JOSEError as exc:
                 raise TokenError(f"token claims rejected: {exc}") from None
         raise TokenError("invalid signature")
+
+
+# The NumericDate claims python-jose reads, and the latest time a datetime holds.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+_LATEST = datetime.max.replace(tzinfo=UTC).timestamp()
+
+
+def _check_times(payload: bytes) -> None:
+    """Refuse a signed payload whose time claims are not NumericDates a datetime can hold."""
+    try:
+        claims = json.loads(payload)
+    except ValueError:
+        raise TokenError("malformed token") from None
+    if not isinstance(claims, dict):
+        raise TokenError("malformed token")
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _LATEST:
+            raise TokenError(f"claim '{name}' must be a number of seconds since 1970 (RFC 7519 NumericDate)")
 
 
 def _keys_from_settings(settings: Settings) -> Iterable[VerificationKey]:

@@ -1,10 +1,11 @@
 """Sign-in for browsers: a token, checked once, kept in the session cookie the socket accepts.
 
 The cookie is HttpOnly (no script on the page can read the token back),
-SameSite=Strict, Path=/, Secure when the request came over https, and lives no
-longer than the token. A session that outlives a working day is a wall
-screen's: it may only look (viewer role), so a browser left signed in for weeks
-in a room cannot write anything (docs/security.md, "Wall screens").
+SameSite=Strict, Path=/, Secure and `__Host-` prefixed when the request came
+over https (app.auth.credentials says why), and lives no longer than the token.
+A session that outlives a working day is a wall screen's: it may only look
+(viewer role), so a browser left signed in for weeks in a room cannot write
+anything (docs/security.md, "Wall screens").
 
 Creating or deleting a session changes what every later request of the
 browser carries, so a request from a foreign origin is refused:
@@ -22,7 +23,7 @@ from app.api.auth import Authenticated
 from app.api.deps import runtime_of
 from app.api.responses import READ, WRITE, errors
 from app.api.routing import JsonApiRoute
-from app.auth.credentials import origin_allowed
+from app.auth.credentials import is_secure, origin_allowed, session_cookie_name
 from app.auth.principal import Principal
 from app.auth.tokens import TokenError
 from app.clock import utcnow
@@ -95,11 +96,11 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
     if lifetime > LONG_SESSION_SECONDS and principal.roles != {"viewer"}:
         raise Forbidden("a token valid for more than 24 h signs in with the viewer role only (a wall screen's token)")
     response.set_cookie(
-        runtime.settings.session_cookie_name,
+        session_cookie_name(request, runtime.settings),
         body.token,
         max_age=lifetime,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=is_secure(request),
         httponly=True,
         samesite="strict",
     )
@@ -127,9 +128,9 @@ async def sign_out(request: Request) -> Response:
     _refuse_foreign_origin(request, settings)
     response = Response(status_code=204, headers=_NO_STORE)
     response.delete_cookie(
-        settings.session_cookie_name,
+        session_cookie_name(request, settings),
         path="/",
-        secure=request.url.scheme == "https",
+        secure=is_secure(request),
         httponly=True,
         samesite="strict",
     )

@@ -205,6 +205,17 @@ metric_latest = Table(
     Column("pending", Boolean, nullable=False, server_default="false"),
 )
 
+# What the SLA job last published per metric and scope (a squad, or '*' for every squad).
+sla_published = Table(
+    "sla_published",
+    metadata,
+    Column("metric_name", Text, primary_key=True),
+    Column("squad", Text, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
 # Written by a trigger on incidents (see migration 0003a), read for SLA figures.
 incident_status_changes = Table(
     "incident_status_changes",

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.tokens import TokenVerifier
-from app.config import ConfigError, Settings, load_settings
+from app.config import Settings, refusals
 from app.db.engine import create_engine
 from app.db.revision import event_trigger, schema_state
 from app.db.urls import libpq_url
@@ -104,15 +104,12 @@ def _secret_values(settings: Settings) -> list[str]:
 
 
 def _configuration(report: Report, settings: Settings) -> None:
-    if settings.production:
-        try:
-            load_settings()  # the refusals `serve` applies, from the same environment
-        except ConfigError as exc:
-            for problem in str(exc).removeprefix("refusing to start in production: ").split("; "):
-                report.add("FAIL", "production", problem)
-        else:
-            report.add("ok", "production", "every secret production requires is set and not a placeholder")
-    else:
+    problems = refusals(settings)  # what `serve` refuses to start with, from the same environment
+    for problem in problems:
+        report.add("FAIL", "production" if settings.production else "secrets", problem)
+    if settings.production and not problems:
+        report.add("ok", "production", "every secret production requires is set and not a placeholder")
+    if not settings.production:
         _development_warnings(report, settings)
     _token_keys(report, settings)
     if settings.metrics_token is None:

@@ -58,7 +58,8 @@ def test_production_without_its_secrets_fails_naming_each_one(database_url: str,
     assert any("JWT_SECRET" in line for line in failures)
     assert any("JIRA_WEBHOOK_SECRET" in line for line in failures)
     assert any("ALERT_WEBHOOK_TOKEN" in line for line in failures)
-    assert "3 problem(s) found" in result.stdout
+    assert any("METRICS_TOKEN" in line for line in failures)
+    assert "4 problem(s) found" in result.stdout
 
 
 def test_no_secret_is_printed_even_when_it_is_the_problem(postgres: PgServer, tmp_path: Path) -> None:
@@ -75,8 +76,8 @@ def test_no_secret_is_printed_even_when_it_is_the_problem(postgres: PgServer, tm
 
     output = result.stdout + result.stderr
     assert result.returncode == 1
-    assert "JWT_SECRET must be a real secret of at least 32 characters" in output
-    assert "JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder" in output
+    assert "JWT_SECRET is an HMAC key and must be at least 32 bytes" in output
+    assert "JIRA_WEBHOOK_SECRET is a guessable value" in output
     assert "FAIL  database: cannot connect to postgresql://ops:***@127.0.0.1" in output
     for secret in (password, "short-and-weak", "changeme", ALERT_TOKEN):
         assert secret not in output
@@ -103,7 +104,7 @@ def test_a_database_behind_this_release_says_how_far_and_what_to_run(empty_datab
     result = run_cli("check", env=_env(empty_database), cwd=tmp_path)
 
     assert result.returncode == 1
-    assert f"FAIL  migrations: at 0003s, 1 migration(s) behind {code_heads()[0]}: run 'ops-bridge migrate'" in (
+    assert f"FAIL  migrations: at 0003s, 2 migration(s) behind {code_heads()[0]}: run 'ops-bridge migrate'" in (
         result.stdout
     )
 
