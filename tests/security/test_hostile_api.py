@@ -13,7 +13,7 @@ import psycopg
 
 from tests.conftest import make_settings, token
 from tests.support.api import ADMIN, asset, bearer, rows
-from tests.support.browser import chromium
+from tests.support.browser import fresh_page, launched
 from tests.support.clients import open_stream, receive, receive_until
 from tests.support.server import RunningServer, server_in_thread
 
@@ -23,9 +23,7 @@ OFF_SITE = ["/\\evil.com", "/\t/evil.com", "/\n/evil.com", "/\\/evil.com", "//ev
 ON_SITE = ["/infra?tab=incidents", "/%5Cevil.com", "/%09/evil.com", "/a/b#c"]
 
 
-async def test_an_action_url_a_browser_would_send_to_another_host_is_refused(
-    server: RunningServer, tmp_path: Path
-) -> None:
+async def test_an_action_url_a_browser_would_send_to_another_host_is_refused(server: RunningServer) -> None:
     publisher = bearer(sub="pub", roles=("publisher",))
     async with httpx.AsyncClient(base_url=server.http) as http:
         answers = {}
@@ -38,8 +36,7 @@ async def test_an_action_url_a_browser_would_send_to_another_host_is_refused(
         await ws.send(json.dumps({"type": "notification", "action": "created", "data": notification, "id": "n"}))
         over_socket = await receive(ws)
     # Where Chromium takes each link, followed from a page of the service.
-    async with chromium(tmp_path / "profile") as context:
-        page = context.pages[0] if context.pages else await context.new_page()
+    async with launched() as browser, fresh_page(browser) as page:
         await page.goto(f"{server.http}/healthz")
         lands = await page.evaluate("(urls) => urls.map((u) => new URL(u, location.href).origin)", OFF_SITE + ON_SITE)
 

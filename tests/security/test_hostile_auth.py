@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from app.config import load_settings
 from tests.conftest import JWT_SECRET, token
-from tests.support.browser import chromium
+from tests.support.browser import fresh_page, launched
 from tests.support.clients import open_stream, receive
 from tests.support.keys import claims, rsa_pair
 from tests.support.server import RunningServer, server_in_thread
@@ -132,9 +132,7 @@ def _lower(values: dict[str, str]) -> dict[str, Any]:
     return {name.lower(): value for name, value in values.items() if name != "METRICS_TOKEN"}
 
 
-async def test_a_token_offered_as_subprotocol_outranks_the_session_cookie_in_chromium(
-    server: RunningServer, tmp_path: Path
-) -> None:
+async def test_a_token_offered_as_subprotocol_outranks_the_session_cookie_in_chromium(server: RunningServer) -> None:
     # A dashboard user who also had a console session: the cookie won, no subprotocol was
     # selected, and Chromium dropped the handshake (1006).
     opened = """async ([url, token]) => {
@@ -148,8 +146,7 @@ async def test_a_token_offered_as_subprotocol_outranks_the_session_cookie_in_chr
         });
     }"""
     tokens = {"console": token(sub="console-user"), "dashboard": token(sub="dashboard-user")}
-    async with chromium(tmp_path / "profile") as context:
-        page = context.pages[0] if context.pages else await context.new_page()
+    async with launched() as browser, fresh_page(browser) as page:
         await page.goto(f"{server.http}/healthz")
         result = await page.evaluate(opened, [server.ws, tokens])
 
