@@ -281,6 +281,17 @@ def _weak(value: SecretStr, minimum: int, data_dir: Path) -> bool:
     return len(secret) < minimum or secret.strip().lower() in _PLACEHOLDERS or is_dev_secret
 
 
+def _database_problems(url: str | None) -> list[str]:
+    if url is None:
+        return ["set DATABASE_URL: the embedded PostgreSQL is for development only"]
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    if password is not None and str(password).strip().lower() in _PLACEHOLDERS:
+        return ["DATABASE_URL's password is a placeholder: give the database user a real one"]
+    return []
+
+
 def _refuse_unsafe_production(settings: Settings) -> None:
     problems = []
     if not settings.jwt_configured:
@@ -295,8 +306,7 @@ def _refuse_unsafe_production(settings: Settings) -> None:
         problems.append("set ALERT_WEBHOOK_TOKEN so monitoring senders authenticate")
     elif _weak(settings.alert_webhook_token, 16, settings.data_dir):
         problems.append("ALERT_WEBHOOK_TOKEN must be at least 16 characters and not a placeholder")
-    if settings.database_url is None:
-        problems.append("set DATABASE_URL: the embedded PostgreSQL is for development only")
+    problems.extend(_database_problems(settings.database_url))
     if settings.allow_query_token:
         problems.append("unset ALLOW_QUERY_TOKEN: tokens in URLs end up in proxy logs")
     if problems:
