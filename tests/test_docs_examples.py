@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from app.config import Settings
+from app.server import _banner
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # Made by running things, not kept in the repository: the service's DATA_DIR and the Makefile's venv.
@@ -44,8 +47,9 @@ def _paths(code: str) -> set[str]:
 
 def _uploads(code: str) -> set[str]:
     """What curl reads from files: `--data-binary @FILE`, `-d @FILE`, `-T FILE`, `-F name=@FILE`."""
-    found = re.findall(r"(?:--data(?:-binary|-urlencode)?|-d|-F\s+\w+=)\s*@([^\s'\"\\]+)", code)
-    return set(found) | set(re.findall(r"(?:-T|--upload-file)\s+([^\s'\"\\]+)", code))
+    curls = "\n".join(re.findall(r"curl [^\n]*", code.replace("\\\n", " ")))
+    found = re.findall(r"(?:--data(?:-binary|-urlencode)?|-d|-F\s+\w+=)\s*@([^\s'\"\\]+)", curls)
+    return set(found) | set(re.findall(r"(?:-T|--upload-file)\s+([^\s'\"\\]+)", curls))
 
 
 def _exists(page: Path, path: str) -> bool:
@@ -72,6 +76,28 @@ def test_no_example_deletes_what_the_reader_did_not_name(page: Path) -> None:
     destructive = [code for code in _fenced(page.read_text()) if re.search(r'"delete_missing"\s*:\s*true', code)]
 
     assert destructive == []
+
+
+def test_every_npx_runs_without_stopping_at_a_prompt() -> None:
+    """npx asks before installing a package; pasted into a pipeline or a script, it waits forever."""
+    banner = _banner(Settings(_env_file=None, jwt_secret="x" * 32))
+    texts = {str(page.relative_to(ROOT)): "\n".join(_code(page.read_text())) for page in PAGES} | {"banner": banner}
+
+    assert "npx --yes wscat" in texts["README.md"]
+    assert "npx --yes wscat" in banner
+    assert {name: text.count("npx ") - text.count("npx --yes ") for name, text in texts.items()} == dict.fromkeys(
+        texts, 0
+    )
+
+
+def test_the_readme_says_what_a_refused_handshake_shows_and_where_the_reason_is() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("**When the socket refuses you**") :].split("\n\n", 3)
+
+    said = " ".join(" ".join(section[:3]).split())
+    assert "Unexpected server response: 401" in said
+    for where in ("/api/session", "log line", "ops-bridge check"):
+        assert where in said, where
 
 
 def test_the_checks_find_what_the_pages_name() -> None:
