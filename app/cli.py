@@ -160,11 +160,11 @@ _OPERATOR_COMMANDS = frozenset({"check", "send", "reprocess", "deliveries"})
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.ops.problems import plain_problems
-
     if args.command == "token":
         logging.disable(logging.WARNING)  # the token goes to stdout alone, ready for $(...)
         return _token(args)
+    from app.ops.problems import plain_problems
+
     if args.command in _OPERATOR_COMMANDS:
         from app.ops import commands
 

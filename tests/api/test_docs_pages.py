@@ -50,7 +50,9 @@ async def test_swagger_ui_renders_every_operation_without_the_internet(
 ) -> None:
     page, elsewhere, problems = await _open(offline, f"{server.http}/docs", server.http)
 
-    await expect(page.locator(".opblock-summary-path", has_text="/api/webhooks/jira").first).to_be_visible()
+    await expect(page.locator(".opblock-summary-path", has_text="/api/webhooks/jira").first).to_be_visible(
+        timeout=30_000
+    )
     await expect(page.locator(".info .title")).to_contain_text("Ops Bridge")
     assert elsewhere == []
     assert problems == []
@@ -59,7 +61,7 @@ async def test_swagger_ui_renders_every_operation_without_the_internet(
 async def test_redoc_renders_the_api_without_the_internet(server: RunningServer, offline: BrowserContext) -> None:
     page, elsewhere, problems = await _open(offline, f"{server.http}/redoc", server.http)
 
-    await expect(page.locator("h1", has_text="Ops Bridge")).to_be_visible()
+    await expect(page.locator("h1", has_text="Ops Bridge")).to_be_visible(timeout=30_000)  # ReDoc renders slowly
     await expect(page.get_by_text("/api/webhooks/jira").first).to_be_attached()
     assert elsewhere == []
     # ReDoc's menu footer always asks for Redocly's logo from their CDN; the policy blocks it (the
