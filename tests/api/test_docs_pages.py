@@ -4,28 +4,32 @@ render the API from files the service serves itself, under their Content-Securit
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, expect
+import pytest_asyncio
+from playwright.async_api import Browser, Page, Route, expect
 
-from tests.support.browser import chromium
+from tests.support.browser import fresh_page, launched
 from tests.support.server import RunningServer
 
-
-@pytest.fixture(scope="module")
-def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("docs-chromium")
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def offline(profile: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(profile) as context:
-        yield context
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the module's tests (each gets a context of its own)."""
+    async with launched() as chromium:
+        yield chromium
 
 
-async def _open(context: BrowserContext, url: str, origin: str) -> tuple[Page, list[str], list[str]]:
+@pytest_asyncio.fixture(loop_scope="module")
+async def offline(browser: Browser) -> AsyncIterator[Page]:
+    async with fresh_page(browser) as page:
+        yield page
+
+
+async def _open(page: Page, url: str, origin: str) -> tuple[Page, list[str], list[str]]:
     """The page at `url`, every request for another origin refused and noted, and its errors."""
     elsewhere: list[str] = []
     problems: list[str] = []
@@ -37,17 +41,14 @@ async def _open(context: BrowserContext, url: str, origin: str) -> tuple[Page, l
             elsewhere.append(route.request.url)
             await route.abort("internetdisconnected")
 
-    await context.route("**/*", only_the_service)
-    page = context.pages[0] if context.pages else await context.new_page()
+    await page.route("**/*", only_the_service)
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     await page.goto(url)
     return page, elsewhere, problems
 
 
-async def test_swagger_ui_renders_every_operation_without_the_internet(
-    server: RunningServer, offline: BrowserContext
-) -> None:
+async def test_swagger_ui_renders_every_operation_without_the_internet(server: RunningServer, offline: Page) -> None:
     page, elsewhere, problems = await _open(offline, f"{server.http}/docs", server.http)
 
     await expect(page.locator(".opblock-summary-path", has_text="/api/webhooks/jira").first).to_be_visible(
@@ -58,7 +59,7 @@ async def test_swagger_ui_renders_every_operation_without_the_internet(
     assert problems == []
 
 
-async def test_redoc_renders_the_api_without_the_internet(server: RunningServer, offline: BrowserContext) -> None:
+async def test_redoc_renders_the_api_without_the_internet(server: RunningServer, offline: Page) -> None:
     page, elsewhere, problems = await _open(offline, f"{server.http}/redoc", server.http)
 
     await expect(page.locator("h1", has_text="Ops Bridge")).to_be_visible(timeout=30_000)  # ReDoc renders slowly
