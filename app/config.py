@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app import dev_secret
 from app.contract.payloads import IncidentStatus, Severity, TaskStatus
 from app.domain.sla import parse_targets
 from app.secret_rules import hmac_key_problems, production_problems
@@ -27,7 +27,10 @@ Value = TypeVar("Value")
 # `NAME=value,NAME=value` (names may hold spaces), or a JSON object for names with `,` or `=`.
 PairMap = Annotated[dict[str, Value], NoDecode]
 
-_DEV_SECRET_FILE = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
+# The checkout this code runs from (a relative DATA_DIR is taken from there), when it runs from one.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "postgresql+psycopg"})
+_URL_SHAPE = "postgresql://user:password@host:5432/database"
 
 
 class ConfigError(RuntimeError):
@@ -43,6 +46,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     migrate_on_start: bool = True
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # `DATABASE_URL=` as an .env template leaves it: unset
+        return check_database_url(value) if isinstance(value, str) else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _anchored_data_dir(cls, value: Path) -> Path:
+        return resolve_data_dir(value)
 
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
@@ -193,18 +208,70 @@ def split_pairs(value: object) -> object:
     return pairs
 
 
+def check_database_url(value: str) -> str:
+    """`value` if it is a PostgreSQL URL the service can connect with; else ValueError saying how to write one."""
+    from sqlalchemy.engine import make_url  # only when DATABASE_URL is set
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        scheme = make_url(value).drivername
+    except ArgumentError:
+        raise ValueError(f"not a URL: write it as {_URL_SHAPE}") from None
+    if scheme not in _POSTGRES_SCHEMES:
+        raise ValueError(f"{scheme}:// is not a PostgreSQL URL this service can use: write it as {_URL_SHAPE}")
+    return value
+
+
+def resolve_data_dir(value: Path) -> Path:
+    """DATA_DIR as an absolute path, the same for every command from any working directory:
+    a relative one is taken from the checkout the code runs from, or, for an installed
+    package (a container image), from the working directory."""
+    value = value.expanduser()
+    if value.is_absolute():
+        return value
+    base = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+    return base / value
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each setting a ValidationError names: what is wrong, and its value when it is no secret."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        if message[1:2].islower():
+            message = message[:1].lower() + message[1:]
+        shown = "" if _secretive(name) or not isinstance(item.get("input"), str) else f"={item['input'][:60]!r}"
+        problems.append(f"{name}{shown}: {message}")
+    return problems
+
+
+def settings_problem(error: ValidationError) -> str:
+    """A settings error in one plain line, with where to fix it."""
+    where = "set it in the environment or .env; the README's Configuration table lists each"
+    return "; ".join(settings_problems(error)) + f" ({where})"
+
+
+def _secretive(name: str) -> bool:
+    field = Settings.model_fields.get(name.lower())
+    return name == "DATABASE_URL" or field is None or "SecretStr" in str(field.annotation)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, checked, with development fallbacks filled in."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(settings_problem(exc)) from None
     _refuse_unsafe(settings)
     if settings.production:
         return settings
     if not settings.jwt_configured:
         secret = development_jwt_secret(settings.data_dir)
         _log.warning(
-            "JWT_SECRET is not set: using a development secret kept in %s. "
+            "JWT_SECRET is not set: using a development secret kept in %s (DATA_DIR). "
             "Never run like this in production (ENVIRONMENT=production refuses to).",
-            settings.data_dir / _DEV_SECRET_FILE,
+            dev_secret.path_in(settings.data_dir),
         )
         settings = settings.model_copy(update={"jwt_secret": SecretStr(secret)})
     for name in ("jira_webhook_secret", "alert_webhook_token"):
@@ -214,15 +281,14 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def development_jwt_secret(data_dir: Path) -> str:
-    """A random secret made once per checkout, so `serve` and `token` agree."""
-    path = data_dir / _DEV_SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.write_text(secret + "\n")
-    path.chmod(0o600)
-    return secret
+    """A random secret made once per DATA_DIR, so `serve` and `token` agree (app/dev_secret.py)."""
+    try:
+        return dev_secret.read_or_create(data_dir)
+    except OSError as exc:
+        raise ConfigError(
+            f"DATA_DIR={data_dir}: cannot keep the development JWT secret there ({exc.strerror}); "
+            "point DATA_DIR at a directory this user can write, or set JWT_SECRET"
+        ) from None
 
 
 def refusals(settings: Settings) -> list[str]:
@@ -230,9 +296,7 @@ def refusals(settings: Settings) -> list[str]:
     reads, never writes (`ops-bridge check` asks too)."""
     problems = hmac_key_problems(settings)
     if settings.production:
-        dev_file = settings.data_dir / _DEV_SECRET_FILE
-        development_secret = dev_file.read_text().strip() if dev_file.exists() else None
-        problems += production_problems(settings, development_secret=development_secret)
+        problems += production_problems(settings, development_secret=dev_secret.read(settings.data_dir))
     return problems
 
 

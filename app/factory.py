@@ -13,6 +13,7 @@ from app import __version__, errors
 from app.api import (
     assets,
     asyncapi,
+    docs_pages,
     events,
     health,
     metrics,
@@ -105,6 +106,9 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         ),
         version=__version__,
         lifespan=lifespan,
+        # Served by app/api/docs_pages.py from the service itself, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
@@ -123,4 +127,5 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(events.router)
     app.include_router(exposition.router)
     app.include_router(asyncapi.router)
+    app.include_router(docs_pages.router)
     return OpsBridgeApp(app, webhook_endpoints(webhook_routers))

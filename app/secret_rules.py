@@ -10,7 +10,8 @@ In production every secret that is set must also be unguessable: zxcvbn's
 estimate must reach its top score (10^10 guesses or more, with this service's
 own words in its dictionary), which refuses `aaaa...`, a word repeated to
 length, keyboard walks and placeholders, and never a random value; the
-development JWT secret is refused as well. Production also refuses a public
+development JWT secret is refused as well, and so is a guessable password in
+DATABASE_URL (compose's old `change-me`). Production also refuses a public
 key (or key set) without JWT_AUDIENCE and JWT_ISSUER, since the identity
 provider signs tokens for other applications with the same key, and /metrics
 open to anyone unless METRICS_PUBLIC says so.
@@ -66,8 +67,7 @@ def production_problems(settings: Settings, *, development_secret: str | None) -
         )
     if settings.metrics_token is None and not settings.metrics_public:
         problems.append("set METRICS_TOKEN so /metrics needs it, or METRICS_PUBLIC=true to serve /metrics to anyone")
-    if settings.database_url is None:
-        problems.append("set DATABASE_URL: the embedded PostgreSQL is for development only")
+    problems += _database_problems(settings.database_url, development_secret)
     if settings.allow_query_token:
         problems.append("unset ALLOW_QUERY_TOKEN: tokens in URLs end up in proxy logs")
     return problems
@@ -82,6 +82,19 @@ def _required(settings: Settings) -> list[str]:
     if settings.alert_webhook_token is None:
         problems.append("set ALERT_WEBHOOK_TOKEN so monitoring senders authenticate")
     return problems
+
+
+def _database_problems(url: str | None, development_secret: str | None) -> list[str]:
+    if url is None:
+        return ["set DATABASE_URL: the embedded PostgreSQL is for development only"]
+    from sqlalchemy.engine import make_url  # only in production, with a URL to read
+
+    password = make_url(url).password
+    if password is not None and _weak("database_password", str(password), development_secret):
+        return [
+            "DATABASE_URL's password is a guessable value (a placeholder, a word): give the database user a real one"
+        ]
+    return []
 
 
 def _weak(name: str, secret: str, development_secret: str | None) -> bool:

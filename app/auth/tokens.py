@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jose import jws, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError
 
+from app import dev_secret
 from app.auth.principal import ROLES, Principal
 from app.config import Settings
 
@@ -123,7 +124,18 @@ class TokenVerifier:
                 raise TokenError("token expired") from None
             except JOSEError as exc:
                 raise TokenError(f"token claims rejected: {exc}") from None
-        raise TokenError("invalid signature")
+        raise TokenError(_signature_hint(header))
+
+
+def _signature_hint(header: dict[str, Any]) -> str:
+    """Why a signature did not verify, when the token's own header can tell (nothing about the keys here)."""
+    kid = header.get("kid")
+    if isinstance(kid, str) and kid.startswith(dev_secret.KEY_ID_PREFIX):
+        return (
+            "invalid signature: the token was signed with a development secret this server does not use "
+            "(another checkout's or another DATA_DIR's); mint it with `ops-bridge token` and the server's DATA_DIR"
+        )
+    return "invalid signature"
 
 
 # The NumericDate claims python-jose reads, and the latest time a datetime holds.
@@ -234,8 +246,9 @@ def mint_token(
     ttl_seconds: int = 3600,
     audience: str | None = None,
     issuer: str | None = None,
+    key_id: str | None = None,
 ) -> str:
-    """A signed HS256 token, for development and tests."""
+    """A signed HS256 token, for development and tests; `key_id` goes in its header as `kid`."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,
@@ -251,4 +264,4 @@ def mint_token(
         claims["aud"] = audience
     if issuer:
         claims["iss"] = issuer
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key_id} if key_id else None)

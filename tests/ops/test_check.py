@@ -87,8 +87,8 @@ def test_an_invalid_setting_is_named_with_what_it_should_be(tmp_path: Path) -> N
     result = run_cli("check", env={"PORT": "70000", "WS_PING_INTERVAL": "soon"}, cwd=tmp_path)
 
     assert result.returncode == 1
-    assert "FAIL  configuration: PORT: Input should be less than or equal to 65535" in result.stdout
-    assert "FAIL  configuration: WS_PING_INTERVAL: Input should be a valid number" in result.stdout
+    assert "FAIL  configuration: PORT='70000': input should be less than or equal to 65535" in result.stdout
+    assert "FAIL  configuration: WS_PING_INTERVAL='soon': input should be a valid number" in result.stdout
 
 
 def test_an_unmigrated_database_is_told_to_run_migrate(empty_database: str, tmp_path: Path) -> None:
@@ -142,3 +142,21 @@ def test_development_defaults_pass_with_warnings_about_unauthenticated_webhooks(
     )
     assert "warn  tokens: no JWT key set: serve uses a development secret kept under DATA_DIR" in result.stdout
     assert not (tmp_path / "data" / "dev-jwt-secret").exists()  # checking changes nothing
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://ops:pw@db/ops", "DATABASE_URL: mysql:// is not a PostgreSQL URL this service can use"),
+        ("postgresql+asyncpg://ops:pw@db/ops", "DATABASE_URL: postgresql+asyncpg:// is not a PostgreSQL URL"),
+        ("::not a url", "DATABASE_URL: not a URL: write it as postgresql://user:password@host:5432/database"),
+    ],
+    ids=["mysql", "asyncpg", "unparsable"],
+)
+def test_a_database_url_the_service_cannot_use_is_a_finding_not_a_crash(url: str, says: str, tmp_path: Path) -> None:
+    result = run_cli("check", env={"DATABASE_URL": url}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"FAIL  configuration: {says}" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "pw" not in result.stdout
