@@ -2,7 +2,11 @@
 
 Imports stay light here: under `serve --workers N` every worker process
 imports this module before it can answer the supervisor's health pings, so
-the operator commands (app/ops/) are imported when one runs."""
+the operator commands (app/ops/) are imported when one runs.
+
+A problem with the configuration or the database is one line on stderr that
+names the setting and the fix, and exit code 2 (`check` reports its findings
+and exits 1); a traceback is left for what is a bug."""
 
 from __future__ import annotations
 
@@ -11,12 +15,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from app import __version__, dev_secret
 from app.auth.principal import ROLES
 from app.auth.tokens import mint_token
 from app.config import ConfigError, load_settings
 from app.logs import configure_logging
 from app.ops.usage import UsageError
 from app.server import Stopped
+
+_DESCRIPTION = (
+    "Ops Bridge: Jira and monitoring webhooks to authenticated WebSocket subscribers, through PostgreSQL. "
+    "Settings come from the environment or a .env file (README: Configuration)."
+)
 
 _SENDERS = "jira, alertmanager, grafana, alerts (or generic), uptime-kuma, cloudwatch"
 _OUTCOMES = "applied, unchanged, ignored, rejected, refused"
@@ -26,8 +36,29 @@ def _comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _roles(value: str) -> list[str]:
+    roles = _comma_list(value)
+    if not roles:
+        raise argparse.ArgumentTypeError(f"name at least one role: {', '.join(sorted(ROLES))}")
+    unknown = sorted(set(roles) - ROLES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown role(s): {', '.join(unknown)} (one of {', '.join(sorted(ROLES))})")
+    return roles
+
+
+def _lifetime(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of seconds, not {value[:20]!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a token must live at least a second, not {seconds}")
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ops-bridge", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ops-bridge", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands_ = parser.add_subparsers(dest="command", required=True)
 
     serve = commands_.add_parser("serve", help="run the service (embedded PostgreSQL if DATABASE_URL is unset)")
@@ -43,10 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--email", help="e-mail claim")
     token.add_argument("--squads", type=_comma_list, default=["*"], help="comma-separated, or * for all")
     token.add_argument("--environments", type=_comma_list, default=["*"], help="comma-separated, or * for all")
-    token.add_argument(
-        "--roles", type=_comma_list, default=["viewer"], help=f"comma-separated: {', '.join(sorted(ROLES))}"
-    )
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--roles", type=_roles, default=["viewer"], help=f"comma-separated: {', '.join(sorted(ROLES))}")
+    token.add_argument("--ttl", type=_lifetime, default=3600, help="lifetime in seconds (default 3600)")
 
     commands_.add_parser(
         "check", help="check the configuration, the database, its migrations and LISTEN/NOTIFY; exit 1 on a problem"
@@ -136,37 +165,41 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "token":
         logging.disable(logging.WARNING)  # the token goes to stdout alone, ready for $(...)
         return _token(args)
+    from app.ops.problems import plain_problems
+
     if args.command in _OPERATOR_COMMANDS:
         from app.ops import commands
 
         configure_logging("WARNING")  # their output is the report; logs only when something is wrong
-        return commands.run(args.command, args, _write)
+        if args.command == "check":
+            return commands.run(args.command, args, _write)  # reports every problem itself
+        with plain_problems():
+            return commands.run(args.command, args, _write)
     overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, json_format=settings.json_logs)
-    if args.command == "migrate":
-        from app.db.migrate import upgrade
-        from app.server import database
+    with plain_problems(settings):
+        if args.command == "migrate":
+            from app.db.migrate import upgrade
+            from app.server import database
 
-        with database(settings) as url:
-            upgrade(url)
-        return 0
-    from app.server import serve
+            with database(settings) as url:
+                upgrade(url)
+            return 0
+        from app.server import serve
 
-    serve(settings, migrate=settings.migrate_on_start and not args.no_migrate, workers=args.workers)
+        serve(settings, migrate=settings.migrate_on_start and not args.no_migrate, workers=args.workers)
     return 0
 
 
 def _token(args: argparse.Namespace) -> int:
-    unknown = set(args.roles) - ROLES
-    if unknown:
-        raise ConfigError(f"unknown role(s): {', '.join(sorted(unknown))}")
     settings = load_settings()
     if settings.jwt_secret is None:
-        raise ConfigError("'token' signs with JWT_SECRET (HS256); it is not set")
+        raise ConfigError("'token' signs with JWT_SECRET (HS256), and it is not set: set JWT_SECRET")
+    secret = settings.jwt_secret.get_secret_value()
     print(  # noqa: T201
         mint_token(
-            settings.jwt_secret.get_secret_value(),
+            secret,
             sub=args.sub,
             email=args.email,
             roles=args.roles,
@@ -175,6 +208,7 @@ def _token(args: argparse.Namespace) -> int:
             ttl_seconds=args.ttl,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            key_id=dev_secret.key_id_if_development(secret, settings.data_dir),
         )
     )
     return 0

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app import dev_secret
 from app.contract.payloads import IncidentStatus, Severity, TaskStatus
 from app.domain.sla import parse_targets
+from app.secret_rules import hmac_key_problems, production_problems
 
 _log = logging.getLogger(__name__)
 
@@ -26,7 +27,10 @@ Value = TypeVar("Value")
 # `NAME=value,NAME=value` (names may hold spaces), or a JSON object for names with `,` or `=`.
 PairMap = Annotated[dict[str, Value], NoDecode]
 
-_DEV_SECRET_FILE = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
+# The checkout this code runs from (a relative DATA_DIR is taken from there), when it runs from one.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "postgresql+psycopg"})
+_URL_SHAPE = "postgresql://user:password@host:5432/database"
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +46,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     migrate_on_start: bool = True
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # `DATABASE_URL=` as an .env template leaves it: unset
+        return check_database_url(value) if isinstance(value, str) else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _anchored_data_dir(cls, value: Path) -> Path:
+        return resolve_data_dir(value)
 
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
@@ -65,6 +81,8 @@ class Settings(BaseSettings):
     ws_rate_limit_per_minute: int = Field(default=100, ge=1)
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     webhook_rate_limit_per_second: float = Field(default=200.0, ge=0)
+    # Failed webhook authentications per client address a minute (0: no limit); past it, 429.
+    webhook_auth_failures_per_minute: int = Field(default=60, ge=0)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
     event_retention_hours: float = Field(default=168.0, gt=0)
@@ -91,6 +109,17 @@ class Settings(BaseSettings):
     @field_validator("jira_squad_field", "jira_squad_label_prefix", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # `NAME=` (as an .env template leaves it) is unset, never an empty secret:
+    # an empty HMAC key is a key anyone can sign with.
+    @field_validator(
+        "database_url", "jwt_secret", "jwt_public_key", "jwt_jwks_file", "jwt_audience", "jwt_issuer",
+        "jira_webhook_secret", "jira_webhook_token", "alert_webhook_token", "grafana_webhook_secret",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     # REST API (assets, notifications, reads): JSON bodies larger than this get 413
@@ -126,7 +155,11 @@ class Settings(BaseSettings):
     # Alertmanager and Grafana send a whole alert group in one body (max_alerts: 0).
     max_alert_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     sns_topic_arns: CommaList = Field(default_factory=list)
-    sns_subscribe_url_pattern: str = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+    # A region's SNS host only (sns.eu-west-1.amazonaws.com, sns.cn-north-1.amazonaws.com.cn): not
+    # any name under amazonaws.com, which S3 hands out to anyone (sns.s3.amazonaws.com is a bucket).
+    # A failed confirmation is tried again this much later, three times (as SNS retries an error answer).
+    sns_confirmation_retry_seconds: float = Field(default=20.0, gt=0)
+    sns_subscribe_url_pattern: str = r"^https://sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?/"
     metric_retention_days: int = Field(default=30, ge=1)
     sla_targets: str = "critical=4h,high=8h,medium=24h,low=72h"
     sla_window_days: int = Field(default=30, ge=1, le=3650)
@@ -159,6 +192,8 @@ class Settings(BaseSettings):
     # None: json in production, text in development.
     log_format: Literal["json", "text"] | None = None
     metrics_token: SecretStr | None = None
+    # Production refuses to serve /metrics to anyone without METRICS_TOKEN unless this says so.
+    metrics_public: bool = False
 
     @field_validator("log_format", "metrics_token", mode="before")
     @classmethod
@@ -185,18 +220,70 @@ def split_pairs(value: object) -> object:
     return pairs
 
 
+def check_database_url(value: str) -> str:
+    """`value` if it is a PostgreSQL URL the service can connect with; else ValueError saying how to write one."""
+    from sqlalchemy.engine import make_url  # only when DATABASE_URL is set
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        scheme = make_url(value).drivername
+    except ArgumentError:
+        raise ValueError(f"not a URL: write it as {_URL_SHAPE}") from None
+    if scheme not in _POSTGRES_SCHEMES:
+        raise ValueError(f"{scheme}:// is not a PostgreSQL URL this service can use: write it as {_URL_SHAPE}")
+    return value
+
+
+def resolve_data_dir(value: Path) -> Path:
+    """DATA_DIR as an absolute path, the same for every command from any working directory:
+    a relative one is taken from the checkout the code runs from, or, for an installed
+    package (a container image), from the working directory."""
+    value = value.expanduser()
+    if value.is_absolute():
+        return value
+    base = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+    return base / value
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each setting a ValidationError names: what is wrong, and its value when it is no secret."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        if message[1:2].islower():
+            message = message[:1].lower() + message[1:]
+        shown = "" if _secretive(name) or not isinstance(item.get("input"), str) else f"={item['input'][:60]!r}"
+        problems.append(f"{name}{shown}: {message}")
+    return problems
+
+
+def settings_problem(error: ValidationError) -> str:
+    """A settings error in one plain line, with where to fix it."""
+    where = "set it in the environment or .env; the README's Configuration table lists each"
+    return "; ".join(settings_problems(error)) + f" ({where})"
+
+
+def _secretive(name: str) -> bool:
+    field = Settings.model_fields.get(name.lower())
+    return name == "DATABASE_URL" or field is None or "SecretStr" in str(field.annotation)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, checked, with development fallbacks filled in."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(settings_problem(exc)) from None
+    _refuse_unsafe(settings)
     if settings.production:
-        _refuse_unsafe_production(settings)
         return settings
     if not settings.jwt_configured:
         secret = development_jwt_secret(settings.data_dir)
         _log.warning(
-            "JWT_SECRET is not set: using a development secret kept in %s. "
+            "JWT_SECRET is not set: using a development secret kept in %s (DATA_DIR). "
             "Never run like this in production (ENVIRONMENT=production refuses to).",
-            settings.data_dir / _DEV_SECRET_FILE,
+            dev_secret.path_in(settings.data_dir),
         )
         settings = settings.model_copy(update={"jwt_secret": SecretStr(secret)})
     for name in ("jira_webhook_secret", "alert_webhook_token"):
@@ -206,45 +293,27 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def development_jwt_secret(data_dir: Path) -> str:
-    """A random secret made once per checkout, so `serve` and `token` agree."""
-    path = data_dir / _DEV_SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.write_text(secret + "\n")
-    path.chmod(0o600)
-    return secret
+    """A random secret made once per DATA_DIR, so `serve` and `token` agree (app/dev_secret.py)."""
+    try:
+        return dev_secret.read_or_create(data_dir)
+    except OSError as exc:
+        raise ConfigError(
+            f"DATA_DIR={data_dir}: cannot keep the development JWT secret there ({exc.strerror}); "
+            "point DATA_DIR at a directory this user can write, or set JWT_SECRET"
+        ) from None
 
 
-# Values that show up in examples and quick starts: never secrets.
-_PLACEHOLDERS = frozenset({"secret", "changeme", "change-me", "password", "dev", "development", "test", "example"})
+def refusals(settings: Settings) -> list[str]:
+    """Why the service must not start with `settings` (app/secret_rules.py), in plain words;
+    reads, never writes (`ops-bridge check` asks too)."""
+    problems = hmac_key_problems(settings)
+    if settings.production:
+        problems += production_problems(settings, development_secret=dev_secret.read(settings.data_dir))
+    return problems
 
 
-def _weak(value: SecretStr, minimum: int, data_dir: Path) -> bool:
-    secret = value.get_secret_value()
-    dev_file = data_dir / _DEV_SECRET_FILE
-    is_dev_secret = dev_file.exists() and dev_file.read_text().strip() == secret
-    return len(secret) < minimum or secret.strip().lower() in _PLACEHOLDERS or is_dev_secret
-
-
-def _refuse_unsafe_production(settings: Settings) -> None:
-    problems = []
-    if not settings.jwt_configured:
-        problems.append("set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_FILE to verify tokens")
-    if settings.jwt_secret is not None and _weak(settings.jwt_secret, 32, settings.data_dir):
-        problems.append("JWT_SECRET must be a real secret of at least 32 characters, not a development one")
-    if settings.jira_webhook_secret is None:
-        problems.append("set JIRA_WEBHOOK_SECRET so Jira deliveries are signed")
-    elif _weak(settings.jira_webhook_secret, 16, settings.data_dir):
-        problems.append("JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder")
-    if settings.alert_webhook_token is None:
-        problems.append("set ALERT_WEBHOOK_TOKEN so monitoring senders authenticate")
-    elif _weak(settings.alert_webhook_token, 16, settings.data_dir):
-        problems.append("ALERT_WEBHOOK_TOKEN must be at least 16 characters and not a placeholder")
-    if settings.database_url is None:
-        problems.append("set DATABASE_URL: the embedded PostgreSQL is for development only")
-    if settings.allow_query_token:
-        problems.append("unset ALLOW_QUERY_TOKEN: tokens in URLs end up in proxy logs")
+def _refuse_unsafe(settings: Settings) -> None:
+    problems = refusals(settings)
     if problems:
-        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        where = "in production" if settings.production else "with these settings"
+        raise ConfigError(f"refusing to start {where}: " + "; ".join(problems))

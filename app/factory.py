@@ -13,6 +13,7 @@ from app import __version__, errors
 from app.api import (
     assets,
     asyncapi,
+    docs_pages,
     events,
     health,
     metrics,
@@ -23,6 +24,7 @@ from app.api import (
 )
 from app.asgi import OpsBridgeApp, webhook_endpoints
 from app.auth.tokens import TokenVerifier
+from app.client import routes as client_routes
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
 from app.console import session as console_session
@@ -36,6 +38,7 @@ from app.monitoring_jobs import register_monitoring_jobs
 from app.observability import exposition
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
+from app.ratelimit import BucketsByKey
 from app.runtime import Runtime, SenderLimits
 
 _log = logging.getLogger(__name__)
@@ -66,7 +69,12 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             listener=listener,
             verifier=TokenVerifier.from_settings(settings),
             sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
+            auth_failures=BucketsByKey(
+                rate=settings.webhook_auth_failures_per_minute / 60.0, burst=settings.webhook_auth_failures_per_minute
+            ),
         )
+        app.state.runtime.outbound.retry_delay = settings.sns_confirmation_retry_seconds
+        app.state.runtime.outbound.start()
         jobs = Jobs(engine)
         for register in _JOB_REGISTRARS:
             register(jobs, settings)
@@ -80,6 +88,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
                 _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
             yield
         finally:
+            await app.state.runtime.outbound.stop()
             for writer in app.state.runtime.writers.values():
                 await writer.stop()
             await jobs.stop()
@@ -97,6 +106,9 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         ),
         version=__version__,
         lifespan=lifespan,
+        # Served by app/api/docs_pages.py from the service itself, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
@@ -108,10 +120,12 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(health.router)
     app.include_router(console_session.router)
     app.include_router(console_routes.router)
+    app.include_router(client_routes.router)
     app.include_router(reads.router)
     app.include_router(assets.router)
     app.include_router(notifications.router)
     app.include_router(events.router)
     app.include_router(exposition.router)
     app.include_router(asyncapi.router)
+    app.include_router(docs_pages.router)
     return OpsBridgeApp(app, webhook_endpoints(webhook_routers))

@@ -20,6 +20,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -27,7 +28,14 @@ _CREDENTIAL_HEADERS = re.compile(
     r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-hub-signature|x-grafana-alerting-signature"
     r"|x-automation-webhook-token|x-ops-bridge-token|x-api-key)(\s*[:=]\s*)([^\r\n]+)"
 )
-_CREDENTIAL_PARAMS = re.compile(r"(?i)([?&](?:token|secret|access_token|api_key|password)=)[^&\s\"']+")
+# A query parameter that may carry a credential: one of these names, or any name
+# with a `%` or `+` in it, decided on as the server reads it, percent-decoded
+# (`?%73ecret=` is `?secret=` to the webhook). Plain other names never reach
+# the callback, which keeps redaction cheap on every access-log line.
+_CREDENTIAL_PARAMS = frozenset({"token", "secret", "access_token", "api_key", "password"})
+_QUERY_PARAM = re.compile(
+    r"(?i)([?&])(" + "|".join(sorted(_CREDENTIAL_PARAMS)) + r"|[^=&\s\"'?%+]*[%+][^=&\s\"'?]*)=([^&\s\"']+)"
+)
 _JWT = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
 _REDACTED = "[redacted]"
 
@@ -39,8 +47,27 @@ _installed = False
 
 def redact(text: str) -> str:
     text = _CREDENTIAL_HEADERS.sub(lambda m: m.group(1) + m.group(2) + _REDACTED, text)
-    text = _CREDENTIAL_PARAMS.sub(lambda m: m.group(1) + _REDACTED, text)
+    if "=" in text:
+        text = _QUERY_PARAM.sub(_redact_parameter, text)
     return _JWT.sub(_REDACTED, text)
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    separator, name, _value = match.groups()
+    if _as_read(name) in _CREDENTIAL_PARAMS:
+        return f"{separator}{name}={_REDACTED}"
+    return match.group(0)
+
+
+def _as_read(name: str) -> str:
+    """A parameter name as a server reads it: percent-decoded (again, for whatever
+    decodes twice), `+` as a space, case aside."""
+    for _ in range(3):
+        decoded = unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name.strip().lower()
 
 
 def fields(**values: object) -> dict[str, Any]:

@@ -6,25 +6,23 @@
 - `metrics-publish`: every quarter second, the held-back latest values whose
   second is up are published (the trailing edge of the one-a-second rule);
 - `metrics-retention`: samples older than METRIC_RETENTION_DAYS are deleted;
-- `sla-publish`: the SLA figures are recomputed and published as metrics when
-  they change.
+- `sla-publish`: the SLA figures (the organisation's and each squad's) are
+  recomputed and published as metrics when they change (app/store/sla.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clock import utcnow
 from app.config import Settings
-from app.contract.payloads import MetricData
 from app.domain.sla import parse_targets
 from app.jobs import Jobs
 from app.store.alert_aging import age_alerts
-from app.store.metrics import delete_expired_samples, latest_value, publish_pending, record_samples
-from app.store.sla import sla_report
+from app.store.metrics import delete_expired_samples, publish_pending
+from app.store.sla import publish_sla as publish_sla_figures
 
 PUBLISH_INTERVAL_SECONDS = 0.25
 RETENTION_INTERVAL_SECONDS = 300.0
@@ -63,24 +61,10 @@ async def age_alerts_now(conn: AsyncConnection, settings: Settings, now: datetim
 
 
 async def publish_sla(conn: AsyncConnection, settings: Settings) -> int:
-    """Publish `sla_percentage` and `mean_time_to_resolve` where they changed; return the events."""
-    now = utcnow()
-    report = await sla_report(
-        conn, targets=parse_targets(settings.sla_targets), window=timedelta(days=settings.sla_window_days), now=now
+    """Publish the SLA figures (the organisation's and each squad's) where they changed; return the events."""
+    return await publish_sla_figures(
+        conn,
+        targets=parse_targets(settings.sla_targets),
+        window=timedelta(days=settings.sla_window_days),
+        now=utcnow(),
     )
-    metadata: dict[str, Any] = {"window_days": settings.sla_window_days, "incidents": report["incidents"]}
-    candidates = [
-        ("sla_percentage", report["sla_percentage"], "percent", metadata),
-        ("mean_time_to_resolve", report["mean_time_to_resolve_seconds"], "seconds", metadata),
-    ]
-    changed = []
-    for name, value, unit, meta in candidates:
-        if value is None:
-            continue
-        current = await latest_value(conn, name, None)
-        if current is None and not report["incidents"]["total"]:
-            continue  # no incident yet: no figure to announce
-        if current is not None and current.value == value and current.metadata == meta:
-            continue
-        changed.append(MetricData(metric_name=name, value=value, unit=unit, timestamp=now, metadata=meta))
-    return await record_samples(conn, changed)

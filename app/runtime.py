@@ -17,7 +17,8 @@ from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
-from app.ratelimit import TokenBucket
+from app.outbound.queue import OutboundCalls
+from app.ratelimit import BucketsByKey, TokenBucket
 
 
 class SenderLimits:
@@ -45,6 +46,10 @@ class Runtime:
     verifier: TokenVerifier
     # Per-process webhook rate limits, by sender name (created on first use).
     sender_limits: SenderLimits = field(default_factory=lambda: SenderLimits(0.0))
+    # Failed webhook authentications, budgeted per client address (apart from the senders').
+    auth_failures: BucketsByKey = field(default_factory=lambda: BucketsByKey(rate=0.0, burst=0.0))
+    # Outbound calls (SNS confirmations), made after their delivery committed.
+    outbound: OutboundCalls = field(default_factory=OutboundCalls)
     # Open sockets per token subject, in this process.
     connections_by_user: Counter[str] = field(default_factory=Counter)
     # One group-commit writer per sender that can apply changes as a set.

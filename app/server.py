@@ -104,7 +104,7 @@ def _banner(settings: Settings) -> str:
         [
             f"Ops Bridge on http://{base} (API docs: http://{base}/docs)",
             "  a development token:  .venv/bin/ops-bridge token --sub you@example.com --roles admin",
-            f"  watch the stream:     npx wscat -c ws://{base}/api/ws "
+            f"  watch the stream:     npx --yes wscat -c ws://{base}/api/ws "
             '-H "Authorization: Bearer $(.venv/bin/ops-bridge token --roles admin)"',
             f"  or in a browser:      http://{base}/console (sign in with such a token)",
         ]

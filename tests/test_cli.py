@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from app import __version__
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.db.embedded import EmbeddedPostgres
@@ -53,6 +54,41 @@ def test_token_refuses_an_unknown_role_in_plain_words() -> None:
 
     assert result.returncode == 2
     assert "unknown role(s): superuser" in result.stderr
+    assert result.stdout == ""
+
+
+def test_help_says_what_the_service_is_and_nothing_about_its_internals() -> None:
+    result = _cli("--help")
+    said = " ".join(result.stdout.split())  # as one line, whatever the terminal's width
+
+    assert result.returncode == 0
+    assert "Jira and monitoring webhooks to authenticated WebSocket subscribers" in said
+    assert "import" not in said
+    assert "worker process" not in said
+
+
+def test_version_prints_the_release() -> None:
+    result = _cli("--version")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"ops-bridge {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--ttl", "-5", "argument --ttl: a token must live at least a second, not -5"),
+        ("--ttl", "0", "argument --ttl: a token must live at least a second, not 0"),
+        ("--ttl", "soon", "argument --ttl: a number of seconds, not 'soon'"),
+        ("--roles", "", "argument --roles: name at least one role: admin, publisher, viewer"),
+        ("--roles", " , ", "argument --roles: name at least one role"),
+    ],
+)
+def test_token_refuses_a_token_that_could_not_be_used_and_says_why(option: str, value: str, says: str) -> None:
+    result = _cli("token", option, value, env={"JWT_SECRET": JWT_SECRET})
+
+    assert result.returncode == 2
+    assert says in result.stderr
     assert result.stdout == ""
 
 

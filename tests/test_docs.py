@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 DEPLOYMENT = (ROOT / "docs" / "deployment.md").read_text()
-# Served by FastAPI for Swagger UI's own use, not an endpoint anyone calls.
-_INTERNAL_PATHS = {"/docs/oauth2-redirect"}
+# Served for a page's own use, not an endpoint anyone calls (none today: /docs needs no OAuth2 redirect).
+_INTERNAL_PATHS: set[str] = set()
 
 
 def _section(text: str, heading: str) -> str:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -58,7 +59,7 @@ def parse_delivery(
         raise Forbidden("messages from this SNS topic are not accepted (SNS_TOPIC_ARNS)")
     if kind == "SubscriptionConfirmation":
         url = f.text(body.get("SubscribeURL"), "SubscribeURL", required=True) or ""
-        if not rules.subscribe_url.match(url):
+        if not visitable(url, rules.subscribe_url):
             raise InvalidPayload("'SubscribeURL' is not an SNS address this service will visit")
         return SnsSubscription(topic_arn=topic, subscribe_url=url)
     if kind == "UnsubscribeConfirmation":
@@ -69,6 +70,20 @@ def parse_delivery(
     if alarm is None or "AlarmName" not in alarm or "NewStateValue" not in alarm:
         return Ignored("sns notification that is not a cloudwatch alarm")
     return _alarm(alarm, defaults, received_at)
+
+
+def visitable(url: str, allowed: re.Pattern[str]) -> bool:
+    """`url` matches `allowed` and an HTTP client reads it as the pattern did: no
+    whitespace, control characters or backslashes (clients drop, refuse or
+    reinterpret them), no user name, and a host and port that parse."""
+    if any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        return False
+    return not parts.username and bool(parts.hostname) and allowed.match(url) is not None
 
 
 def _message(value: Any) -> dict[str, Any] | None:

@@ -117,7 +117,9 @@ async def read_asset(request: Request, principal: Authenticated, asset_id: RowId
     "/api/assets",
     summary="Create an asset",
     status_code=201,
-    responses=responses.errors(409, *responses.WRITE, e409="CONFLICT: an asset with this id exists already"),
+    responses=responses.errors(
+        409, *responses.WRITE, e409="CONFLICT: the id is taken (whether by an asset you may see is not said)"
+    ),
     response_model_exclude_none=True,
 )
 async def create_asset(request: Request, response: Response, principal: Publisher, body: AssetCreate) -> AssetView:
@@ -180,7 +182,7 @@ async def delete_asset(request: Request, principal: Publisher, asset_id: RowId) 
     responses=responses.errors(
         409,
         *responses.WRITE,
-        e409="CONFLICT: an id of the snapshot belongs to an environment your token does not grant",
+        e409="CONFLICT: ids of the snapshot are taken by assets your token may not change (not named)",
     ),
 )
 async def sync_assets(request: Request, principal: Publisher, body: AssetSync) -> SyncResult:

@@ -1,24 +1,35 @@
 """The path every webhook takes, whoever sends it.
 
-    read (bounded) -> authenticate the sender (raw bytes) -> parse JSON ->
-    translate (the sender's pure adapter) -> one transaction:
+    read (bounded) -> authenticate the sender (raw bytes) -> spend the
+    sender's rate budget -> parse JSON -> translate (the sender's pure
+    adapter) -> one transaction:
         record the raw delivery (a redelivery stops here) + apply the change
         and its events -> answer
 
+Authentication comes before the sender's rate budget, so requests anyone can
+make without credentials never spend what the real sender needs; failures are
+budgeted on their own, per client address (WEBHOOK_AUTH_FAILURES_PER_MINUTE).
+
+A change that is an outbound call (an SNS subscription to confirm) is recorded
+and committed, then handed to a bounded queue that makes the call: nothing
+awaits the network while holding a database connection.
+
 Answers: 200 stored / unchanged / duplicate; 202 ignored (well formed, not for
-us); 400 not JSON; 401 credentials; 413 too large; 422 wrong shape (the body is
-kept in the delivery log with its error, for reprocessing after a mapping
-fix; nothing else is stored and nothing is sent); 503 database unavailable
-(nothing stored: the sender retries).
+us) or accepted (an outbound call queued); 400 not JSON; 401 credentials; 413
+too large; 422 wrong shape (the body is kept in the delivery log with its
+error, for reprocessing after a mapping fix; nothing else is stored and
+nothing is sent); 429 over a rate budget; 503 database unavailable (nothing
+stored: the sender retries).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import orjson
 from fastapi import Request
@@ -32,9 +43,13 @@ from app.api.refusals import read_body
 from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
-from app.errors import InvalidPayload, RateLimited
+from app.errors import InvalidPayload, RateLimited, Unauthenticated
 from app.observability.webhooks import observe_webhook
+from app.outbound.queue import OutboundCall
 from app.store import deliveries
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 _log = logging.getLogger(__name__)
 
@@ -57,6 +72,9 @@ class Sender(Generic[Change]):
     # Applies many changes as a set, in arrival order: deliveries arriving
     # together are then written in one transaction (app/api/batch_writer.py).
     set_writer: SetWriter[Change] | None = None
+    # The outbound call a change stands for, when it is one rather than a change
+    # of state (an SNS subscription to confirm); made after the delivery commits.
+    outbound: Callable[[Change], OutboundCall | None] = lambda _change: None
     # The setting that bounds this sender's bodies (app/api/refusals.py).
     body_limit: str = "max_webhook_body_bytes"
 
@@ -73,9 +91,9 @@ class _AnswerResponse(JSONResponse):
 class _Answer:
     """What the path did with a delivery that it took."""
 
-    status: Literal["stored", "unchanged", "duplicate", "ignored"]
+    status: Literal["stored", "unchanged", "duplicate", "ignored", "accepted"]
     events: int = 0
-    # What an ignored delivery was about (the sender's event name).
+    # What an ignored or accepted delivery was about (the sender's event name, the call queued).
     event: str | None = None
 
     @staticmethod
@@ -83,8 +101,8 @@ class _Answer:
         return _Answer("stored" if produced else "unchanged", produced)
 
     def response(self) -> JSONResponse:
-        if self.status == "ignored":
-            return _AnswerResponse({"status": "ignored", "event": self.event}, status_code=202)
+        if self.status in ("ignored", "accepted"):
+            return _AnswerResponse({"status": self.status, "event": self.event}, status_code=202)
         return _AnswerResponse({"status": self.status, "events": self.events}, status_code=200)
 
 
@@ -99,15 +117,9 @@ async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
 async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
     runtime = runtime_of(request)
     settings = runtime.settings
-    bucket = runtime.sender_limits.get(sender.name)
-    if bucket is not None and not bucket.take():
-        # Before the body is read: a flood costs us as little as possible.
-        raise RateLimited(
-            f"more than {settings.webhook_rate_limit_per_second:g} {sender.name} deliveries a second; retry later",
-            retry_after=bucket.wait_seconds(),
-        )
     raw = await read_body(request, sender, runtime)
-    sender.authenticate(request, raw, settings)
+    _authenticate(request, sender, raw, runtime)
+    _spend_sender_budget(sender.name, runtime)
     body = parse_json(raw)
     now = utcnow()
     key = sender.delivery_key(request)
@@ -122,6 +134,9 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
                 outcome="rejected", error=exc.message, query=query,
             )  # fmt: skip
         raise
+    call = None if isinstance(change, Ignored) else sender.outbound(change)
+    if call is not None:
+        return await _record_then_call(runtime, sender.name, deliveries.Received(key, headers, raw, query), call)
     if isinstance(change, Ignored):
         async with runtime.engine.begin() as conn:
             await deliveries.record_new(
@@ -143,3 +158,63 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
         if not produced:
             await deliveries.set_outcome(conn, delivery_id, "unchanged")
     return _Answer.applied(produced)
+
+
+def _authenticate(request: Request, sender: Sender[Any], raw: bytes, runtime: Runtime) -> None:
+    """The sender's check; a failure also spends the client address's failure budget,
+    and past it is answered 429 (Retry-After) instead of 401."""
+    try:
+        sender.authenticate(request, raw, runtime.settings)
+    except Unauthenticated:
+        failures = runtime.auth_failures.get(client_key(request))
+        if failures is not None and not failures.take():
+            per_minute = runtime.settings.webhook_auth_failures_per_minute
+            raise RateLimited(
+                f"more than {per_minute} failed authentications a minute from this address; retry later",
+                retry_after=failures.wait_seconds(),
+            ) from None
+        raise
+
+
+def _spend_sender_budget(sender: str, runtime: Runtime) -> None:
+    bucket = runtime.sender_limits.get(sender)
+    if bucket is not None and not bucket.take():
+        raise RateLimited(
+            f"more than {runtime.settings.webhook_rate_limit_per_second:g} {sender} deliveries a second; retry later",
+            retry_after=bucket.wait_seconds(),
+        )
+
+
+def client_key(request: Request) -> str:
+    """The client's address (as the trusted proxy headers give it); an IPv6 client by its
+    /64, the block one subscriber gets, so that it cannot take a fresh budget per address."""
+    host = request.client.host if request.client is not None else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
+
+
+async def _record_then_call(
+    runtime: Runtime, sender: str, received: deliveries.Received, call: OutboundCall
+) -> _Answer:
+    """Record the delivery and commit; only then queue its outbound call (429 when the queue is full)."""
+    with runtime.outbound.reserve() as slot:
+        async with runtime.engine.begin() as conn:
+            delivery_id = await deliveries.record_new(
+                conn, sender=sender, delivery_key=received.delivery_key, headers=received.headers,
+                body=received.body, outcome="applied", query=received.query,
+            )  # fmt: skip
+        if delivery_id is None:
+            return _Answer("duplicate")
+
+        async def mark_failed(reason: str) -> None:
+            # `ops-bridge deliveries --failed` then lists it, with why.
+            async with runtime.engine.begin() as conn:
+                await deliveries.set_outcome(conn, delivery_id, "rejected", error=f"{call.what} failed: {reason}")
+
+        slot.submit(OutboundCall(call.what, call.run, failed=mark_failed))
+    return _Answer("accepted", event=call.what)

@@ -19,6 +19,7 @@ from app.api.auth import Authenticated, principal_of
 from app.api.body import parse_json, read_limited
 from app.api.deps import runtime_of
 from app.api.responses import READ, WRITE, errors
+from app.auth.credentials import session_cookie_name
 from app.auth.principal import Principal
 from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
 from app.clock import utcnow
@@ -50,7 +51,7 @@ def metric_sender(request: Request) -> MetricSender:
     presented = bearer_or_basic_password(request)
     if token is not None and same_secret(token.get_secret_value(), presented):
         return _Machine()
-    has_credentials = "authorization" in request.headers or settings.session_cookie_name in request.cookies
+    has_credentials = "authorization" in request.headers or session_cookie_name(request, settings) in request.cookies
     if token is None and not has_credentials and not settings.production:
         return _Machine()
     if not has_credentials:

@@ -24,11 +24,11 @@ from fastapi import Request
 
 from app.api.body import read_limited
 from app.errors import DATABASE_DOWN, BodyTooLarge, Unauthenticated
-from app.runtime import Runtime
 from app.store import deliveries
 
 if TYPE_CHECKING:
     from app.api.ingest import Sender
+    from app.runtime import Runtime
 
 _log = logging.getLogger(__name__)
 

@@ -32,8 +32,9 @@ class WebhookResult(BaseModel):
 class WebhookIgnored(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ignored", "event": "sprint_started"}]})
 
-    status: Literal["ignored"]
-    event: str = Field(description="What the delivery was about, in the sender's words.")
+    # accepted: an outbound call queued (an SNS subscription to confirm), made once the delivery is stored.
+    status: Literal["ignored", "accepted"]
+    event: str = Field(description="What the delivery was about, in the sender's words, or the call queued.")
 
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -136,7 +137,8 @@ _ERRORS = {
     401: "UNAUTHENTICATED: a secret or token is set and the signature or token is missing or wrong",
     413: "PAYLOAD_TOO_LARGE: the body is larger than MAX_WEBHOOK_BODY_BYTES",
     422: "INVALID_PAYLOAD: JSON, but not this sender's shape; the message names the field (kept for reprocessing)",
-    429: "RATE_LIMITED: more than WEBHOOK_RATE_LIMIT_PER_SECOND deliveries a second from this sender (`Retry-After`)",
+    429: "RATE_LIMITED: more than WEBHOOK_RATE_LIMIT_PER_SECOND authenticated deliveries a second from this sender, "
+    "or more than WEBHOOK_AUTH_FAILURES_PER_MINUTE failed ones from this address (`Retry-After`)",
     503: "DATABASE_UNAVAILABLE: nothing was stored; the sender retries (`Retry-After`)",
 }
 

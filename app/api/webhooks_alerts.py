@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.adapters import alertmanager, cloudwatch_sns, generic_alert, grafana_legacy, grafana_unified, uptime_kuma
 from app.api import webhook_docs
 from app.api.ingest import Sender, receive
-from app.api.responses import ErrorBody
 from app.auth.alert_senders import authenticate_grafana, require_alert_token
 from app.config import Settings
 from app.contract.payloads import Severity
@@ -30,7 +29,8 @@ from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, Unauthenticated, error_body
 from app.normalize import alerts as vocab
 from app.normalize.text import clean
-from app.outbound.sns import confirm_subscription
+from app.outbound.queue import OutboundCall
+from app.outbound.sns import confirmation
 from app.store.alerts import ALERT_WRITER, apply_alert_batch
 
 _log = logging.getLogger(__name__)
@@ -170,8 +170,9 @@ def is_subscription(change: object) -> bool:
 
 
 def sns_sender(query: Mapping[str, str]) -> Sender[SnsChange]:
-    """CloudWatch through SNS, for a delivery posted with `query`. Its apply confirms a
-    subscription (an outbound call) when the change is one: see `is_subscription`."""
+    """CloudWatch through SNS, for a delivery posted with `query`. A subscription is an
+    outbound call, not a change of state: the webhook path stores the delivery, then
+    queues the confirmation (see `is_subscription`)."""
 
     def translate(body: Any, now: datetime, settings: Settings) -> SnsChange | Ignored:
         rules = cloudwatch_sns.SnsRules(
@@ -181,9 +182,11 @@ def sns_sender(query: Mapping[str, str]) -> Sender[SnsChange]:
 
     async def apply(conn: AsyncConnection, change: SnsChange, now: datetime) -> int:
         if isinstance(change, cloudwatch_sns.SnsSubscription):
-            await confirm_subscription(change)
-            return 0
+            return 0  # confirmed by `outbound`, after the commit; never replayed
         return await _apply_batch(conn, change, now)
+
+    def outbound(change: SnsChange) -> OutboundCall | None:
+        return confirmation(change) if isinstance(change, cloudwatch_sns.SnsSubscription) else None
 
     return Sender(
         name="cloudwatch",
@@ -191,19 +194,20 @@ def sns_sender(query: Mapping[str, str]) -> Sender[SnsChange]:
         translate=translate,
         apply=apply,
         delivery_key=lambda req: req.headers.get("x-amz-sns-message-id"),
+        outbound=outbound,
     )
 
 
 @router.post(
     "/api/webhooks/cloudwatch",
     summary="Receive CloudWatch alarms through an SNS HTTP/S subscription",
-    description="SNS deliveries: a subscription confirmation (confirmed by visiting SubscribeURL when it matches "
-    "SNS_SUBSCRIBE_URL_PATTERN and the topic is in SNS_TOPIC_ARNS) or an alarm notification. Without credentials, "
-    "401 comes with a Basic challenge, after which SNS sends the endpoint URL's." + _AUTH,
-    responses={
-        **_RESPONSES,
-        502: {"model": ErrorBody, "description": "The SNS subscription could not be confirmed: SNS retries"},
-    },
+    description="SNS deliveries: a subscription confirmation (stored and answered 202 `accepted`, then confirmed "
+    "by visiting SubscribeURL, when it matches SNS_SUBSCRIBE_URL_PATTERN and the topic is in SNS_TOPIC_ARNS) or an "
+    "alarm notification. Without credentials, 401 comes with a Basic challenge, after which SNS sends the endpoint "
+    "URL's." + _AUTH,
+    responses=webhook_docs.responses(
+        _STORED, _IGNORED + "; or `accepted`: a subscription confirmation stored, to be confirmed from the queue"
+    ),
     openapi_extra=webhook_docs.request_body("cloudwatch"),
 )
 async def receive_cloudwatch(request: Request) -> JSONResponse:

@@ -5,6 +5,12 @@ algorithm and a token without `exp`). Every key here carries the algorithms it
 may verify, a token is checked against keys allowing its header's algorithm
 only (so an HS256 token is never checked against an RSA public key, and `none`
 matches nothing), and `exp` is always required.
+
+python-jose also takes whatever `int()` takes as a time (`"123"`, `true`) and
+raises TypeError on what it does not (`null`, a list, an object): the time
+claims are checked here first, once the signature holds, as RFC 7519's
+NumericDate (a JSON number) within the years a datetime can hold, so a signed
+token with odd claims is refused like any other bad token, never a 500.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jose import jws, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError
 
+from app import dev_secret
 from app.auth.principal import ROLES, Principal
 from app.config import Settings
 
@@ -100,9 +107,10 @@ class TokenVerifier:
         }
         for candidate in candidates:
             try:
-                jws.verify(token, candidate.key, [str(algorithm)])
+                payload = jws.verify(token, candidate.key, [str(algorithm)])
             except JOSEError:
                 continue  # not signed by this key; a rotation may have another
+            _check_times(payload)
             try:
                 return jwt.decode(
                     token,
@@ -116,7 +124,39 @@ class TokenVerifier:
                 raise TokenError("token expired") from None
             except JOSEError as exc:
                 raise TokenError(f"token claims rejected: {exc}") from None
-        raise TokenError("invalid signature")
+        raise TokenError(_signature_hint(header))
+
+
+def _signature_hint(header: dict[str, Any]) -> str:
+    """Why a signature did not verify, when the token's own header can tell (nothing about the keys here)."""
+    kid = header.get("kid")
+    if isinstance(kid, str) and kid.startswith(dev_secret.KEY_ID_PREFIX):
+        return (
+            "invalid signature: the token was signed with a development secret this server does not use "
+            "(another checkout's or another DATA_DIR's); mint it with `ops-bridge token` and the server's DATA_DIR"
+        )
+    return "invalid signature"
+
+
+# The NumericDate claims python-jose reads, and the latest time a datetime holds.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+_LATEST = datetime.max.replace(tzinfo=UTC).timestamp()
+
+
+def _check_times(payload: bytes) -> None:
+    """Refuse a signed payload whose time claims are not NumericDates a datetime can hold."""
+    try:
+        claims = json.loads(payload)
+    except ValueError:
+        raise TokenError("malformed token") from None
+    if not isinstance(claims, dict):
+        raise TokenError("malformed token")
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _LATEST:
+            raise TokenError(f"claim '{name}' must be a number of seconds since 1970 (RFC 7519 NumericDate)")
 
 
 def _keys_from_settings(settings: Settings) -> Iterable[VerificationKey]:
@@ -206,8 +246,9 @@ def mint_token(
     ttl_seconds: int = 3600,
     audience: str | None = None,
     issuer: str | None = None,
+    key_id: str | None = None,
 ) -> str:
-    """A signed HS256 token, for development and tests."""
+    """A signed HS256 token, for development and tests; `key_id` goes in its header as `kid`."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,
@@ -223,4 +264,4 @@ def mint_token(
         claims["aud"] = audience
     if issuer:
         claims["iss"] = issuer
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key_id} if key_id else None)

@@ -166,7 +166,7 @@ event_log_state = Table(
 alerts.append_column(Column("annotations", JSONB, nullable=False, server_default="{}"))
 alerts.append_column(Column("summary", Text))
 alerts.append_column(Column("last_seen_at", DateTime(timezone=True), nullable=False))
-# What subscribers read of an alert (migration 0005a).
+# What subscribers read of an alert (migration 0006a).
 alerts.append_column(Column("description", Text))
 
 alert_history = Table(
@@ -205,6 +205,17 @@ metric_latest = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_published_at", DateTime(timezone=True)),
     Column("pending", Boolean, nullable=False, server_default="false"),
+)
+
+# What the SLA job last published per metric and scope (a squad, or '*' for every squad).
+sla_published = Table(
+    "sla_published",
+    metadata,
+    Column("metric_name", Text, primary_key=True),
+    Column("squad", Text, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
 )
 
 # Written by a trigger on incidents (see migration 0003a), read for SLA figures.

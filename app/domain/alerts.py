@@ -144,7 +144,7 @@ def plan_alert(current: StoredAlert | None, signal: AlertSignal, now: datetime) 
     if signal.status == "resolved":
         return _resolution(stored, incoming, signal)
     if stored.status == "resolved":
-        if signal.starts_at <= stored.triggered_at:
+        if _as_stored(signal.starts_at) <= stored.triggered_at:
             return AlertDecision(None, stored)  # a late copy of the occurrence already resolved
         return AlertDecision("updated", incoming)
     if stored.status == "expired" and signal.starts_at > stored.triggered_at:
@@ -157,9 +157,16 @@ def plan_alert(current: StoredAlert | None, signal: AlertSignal, now: datetime) 
 def _resolution(stored: AlertData, incoming: AlertData, signal: AlertSignal) -> AlertDecision:
     if stored.status == "resolved":
         return AlertDecision(None, stored)
-    if signal.ends_at is not None and signal.ends_at < stored.triggered_at:
+    if signal.ends_at is not None and _as_stored(signal.ends_at) < stored.triggered_at:
         return AlertDecision(None, stored)  # resolves an earlier occurrence than the one stored
     return AlertDecision("updated", incoming.model_copy(update={"triggered_at": stored.triggered_at}))
+
+
+def _as_stored(moment: datetime) -> datetime:
+    """`moment` at the precision an alert's times are stored and sent with (milliseconds): a
+    signal's time (a sender's nanoseconds, a delivery's receipt) compared with a stored one must
+    not look later only for the digits the store dropped, or a repeated delivery re-opens."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def mark_stale(stored: AlertData) -> AlertData:

@@ -33,9 +33,11 @@ class NotificationInput(BaseModel):
     @field_validator("action_url")
     @classmethod
     def _relative_route(cls, value: str | None) -> str | None:
-        # A frontend route: never a scheme (javascript:, data:) or another host.
-        if value is not None and (not value.startswith("/") or value.startswith("//")):
-            raise ValueError("actionUrl must be a route of the frontend, starting with a single '/'")
+        if value is not None and not same_origin_path(value):
+            raise ValueError(
+                "actionUrl must be a path of the frontend: a single '/' first, no backslash, "
+                "no whitespace or control characters (percent-encode them)"
+            )
         return value
 
     @field_validator("metadata")
@@ -44,6 +46,18 @@ class NotificationInput(BaseModel):
         if value is not None and len(orjson.dumps(value)) > METADATA_BYTES:
             raise ValueError(f"metadata must serialize to at most {METADATA_BYTES} bytes")
         return value
+
+
+def same_origin_path(url: str) -> bool:
+    r"""A path browsers resolve against the page's own origin, never to another host.
+
+    Browsers (the WHATWG URL parser) drop tabs and newlines anywhere in a URL,
+    trim leading spaces and control characters, and read `\` as `/`: so
+    `/\evil.com` and `/<TAB>/evil.com` are `//evil.com`, another host. Such
+    characters are refused outright rather than second-guessed."""
+    if not url.startswith("/") or url.startswith("//"):
+        return False
+    return not any(char == "\\" or char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url)
 
 
 # At least one addressee when `to` is given: leave it out to notify everyone allowed

@@ -51,6 +51,7 @@ class IncidentTiming:
     severity: str
     created_at: datetime
     resolved_at: datetime | None
+    squad: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ WEBHOOK_OUTCOMES = (
     "unchanged",
     "duplicate",
     "ignored",
+    "accepted",
     "rejected",
     "unauthenticated",
     "too_large",

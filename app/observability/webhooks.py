@@ -1,7 +1,7 @@
 """One log line and the metrics for every webhook delivery, whatever its answer.
 
 The outcome is the answer the webhook path gives (its `status`: stored,
-unchanged, duplicate, ignored) or the error it raised (rejected,
+unchanged, duplicate, ignored, accepted) or the error it raised (rejected,
 unauthenticated, too_large, rate_limited, unavailable); see WEBHOOK_OUTCOMES.
 """
 
@@ -19,7 +19,13 @@ from app.observability import metrics
 
 _log = logging.getLogger("app.webhooks")
 
-_STATUS_OUTCOMES = {"stored": "applied", "unchanged": "unchanged", "duplicate": "duplicate", "ignored": "ignored"}
+_STATUS_OUTCOMES = {
+    "stored": "applied",
+    "unchanged": "unchanged",
+    "duplicate": "duplicate",
+    "ignored": "ignored",
+    "accepted": "accepted",
+}
 _ERROR_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
     (RateLimited, "rate_limited"),
     (BodyTooLarge, "too_large"),

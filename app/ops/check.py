@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.tokens import TokenVerifier
-from app.config import ConfigError, Settings, load_settings
+from app.config import Settings, refusals, settings_problems
 from app.db.engine import create_engine
 from app.db.revision import event_trigger, schema_state
 from app.db.urls import libpq_url
@@ -39,6 +39,9 @@ Level = Literal["ok", "warn", "FAIL"]
 # connection, and the Jira webhook writer's own (app/api/batch_writer.py).
 CONNECTIONS_PER_PROCESS = 22
 _NOTIFY_WAIT_SECONDS = 3.0
+# Shorter secret values are not searched for in messages: "p" would blank out every letter p.
+# (Production refuses secrets that short; a URL's password is never rendered.)
+_MIN_REDACTED = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,8 @@ class Report:
 
     def add(self, level: Level, topic: str, message: str) -> None:
         for secret in self.secrets:
-            message = message.replace(secret, "[redacted]")
+            if len(secret) >= _MIN_REDACTED:
+                message = message.replace(secret, "[redacted]")
         self.findings.append(Finding(level, topic, redact(message)))
 
     @property
@@ -86,9 +90,8 @@ def _settings(report: Report) -> Settings | None:
     try:
         settings = Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
-            report.add("FAIL", "configuration", f"{name}: {error['msg']}")
+        for problem in settings_problems(exc):
+            report.add("FAIL", "configuration", problem)
         return None
     report.add("ok", "configuration", f"settings parse (ENVIRONMENT={settings.environment})")
     return settings
@@ -104,15 +107,12 @@ def _secret_values(settings: Settings) -> list[str]:
 
 
 def _configuration(report: Report, settings: Settings) -> None:
-    if settings.production:
-        try:
-            load_settings()  # the refusals `serve` applies, from the same environment
-        except ConfigError as exc:
-            for problem in str(exc).removeprefix("refusing to start in production: ").split("; "):
-                report.add("FAIL", "production", problem)
-        else:
-            report.add("ok", "production", "every secret production requires is set and not a placeholder")
-    else:
+    problems = refusals(settings)  # what `serve` refuses to start with, from the same environment
+    for problem in problems:
+        report.add("FAIL", "production" if settings.production else "secrets", problem)
+    if settings.production and not problems:
+        report.add("ok", "production", "every secret production requires is set and not a placeholder")
+    if not settings.production:
         _development_warnings(report, settings)
     _token_keys(report, settings)
     if settings.metrics_token is None:
@@ -152,7 +152,7 @@ def _token_keys(report: Report, settings: Settings) -> None:
 def _database_errors(report: Report) -> Iterator[None]:
     try:
         yield
-    except (OSError, psycopg.Error, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - check reports every failure as a finding; it never crashes
         report.add("FAIL", "database", f"could not be used: {_first_line(exc)}")
 
 

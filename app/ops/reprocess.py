@@ -22,8 +22,9 @@ never confirmed again: it is an outbound call, not state.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -84,36 +85,61 @@ async def reprocess(
     dry_run: bool = False,
     report: Callable[[Result], None] = lambda _result: None,
 ) -> Summary:
-    """Reprocess the selected deliveries, oldest first; `dry_run` rolls each one back."""
+    """Reprocess the selected deliveries, oldest first, one transaction each.
+
+    A dry run does the same in one transaction, rolled back at the end: each
+    delivery sees what the ones before it would have written, so it reports
+    what the run would do, not what each delivery would do alone."""
     summary = Summary()
     async with engine.connect() as conn:
         # Deliveries arriving meanwhile are applied live; the run stops where it began.
         last = (await conn.execute(select(func.coalesce(func.max(webhook_deliveries.c.id), 0)))).scalar_one()
+    if dry_run:
+        async with engine.connect() as conn, conn.begin() as transaction:
+            dry_one = functools.partial(_one, conn, settings, record=False)
+            await _each(conn, selection, last, dry_one, summary, report)
+            await transaction.rollback()  # nothing committed: nothing is sent either
+        return summary
+
+    async def one(delivery_id: int) -> Result | None:
+        async with engine.connect() as conn, conn.begin():
+            return await _one(conn, settings, delivery_id, record=True)
+
+    async with engine.connect() as conn:
+        await _each(conn, selection, last, one, summary, report)
+    return summary
+
+
+async def _each(
+    conn: AsyncConnection,
+    selection: Selection,
+    last: int,
+    one: Callable[[int], Awaitable[Result | None]],
+    summary: Summary,
+    report: Callable[[Result], None],
+) -> None:
+    """Every selected delivery up to `last`, oldest first, a page of ids at a time."""
     after = 0
     while True:
-        async with engine.connect() as conn:
-            ids = await deliveries.ids_after(conn, selection, after, upto=last, limit=_PAGE)
+        ids = await deliveries.ids_after(conn, selection, after, upto=last, limit=_PAGE)
         for delivery_id in ids:
-            result = await reprocess_one(engine, settings, delivery_id, dry_run=dry_run)
+            result = await one(delivery_id)
             if result is not None:
                 summary.add(result)
                 report(result)
         if len(ids) < _PAGE:
-            return summary
+            return
         after = ids[-1]
 
 
-async def reprocess_one(engine: AsyncEngine, settings: Settings, delivery_id: int, *, dry_run: bool) -> Result | None:
-    """One delivery, in one transaction; None if it was purged meanwhile."""
-    async with engine.connect() as conn, conn.begin() as transaction:
-        delivery = await deliveries.lock_delivery(conn, delivery_id)
-        if delivery is None:
-            return None
-        result = await _run(conn, settings, delivery)
-        if dry_run:
-            await transaction.rollback()  # nothing committed: nothing is sent either
-        elif result.skipped is None:
-            await deliveries.record_reprocessed(conn, delivery.id, _outcome(result.after), result.error, utcnow())
+async def _one(conn: AsyncConnection, settings: Settings, delivery_id: int, *, record: bool) -> Result | None:
+    """One delivery in the caller's transaction; None if it was purged meanwhile."""
+    delivery = await deliveries.lock_delivery(conn, delivery_id)
+    if delivery is None:
+        return None
+    result = await _run(conn, settings, delivery)
+    if record and result.skipped is None:
+        await deliveries.record_reprocessed(conn, delivery.id, _outcome(result.after), result.error, utcnow())
     return result
 
 

@@ -27,6 +27,15 @@ from app.events import outbox
 from app.events.model import NewEvent
 from app.store.locks import lock_entity
 
+# Ids are global across environments, so that an id is taken cannot be kept from
+# whoever tries to take it; the answers say no more than that: not whether the
+# caller may see the asset, nor (for a snapshot) which of its ids, or how many.
+ID_TAKEN = "the asset id {asset_id!r} is taken: choose another (PUT or PATCH changes an asset you may see)"
+SNAPSHOT_ID_TAKEN = (
+    "the snapshot holds ids taken by assets this token may not change: choose other ids "
+    "(the ids, and how many, are not said: they may belong to environments it does not grant)"
+)
+
 _FIELDS = tuple(AssetView.model_fields)
 _COLUMNS = [assets.c[name] for name in _FIELDS]
 
@@ -54,7 +63,7 @@ async def create_asset(conn: AsyncConnection, asset_id: str, fields: AssetFields
         .returning(assets.c.id)
     )
     if inserted.first() is None:
-        raise Conflict(f"an asset with id {asset_id!r} exists already")
+        raise Conflict(ID_TAKEN.format(asset_id=asset_id[:128]))
     await outbox.append(await driver_of(conn), list(_events([write], now)))
     return write.after
 
@@ -65,15 +74,13 @@ async def sync_assets(
     """Apply an inventory snapshot; return what it did to each asset.
 
     `may_write(environment)` says whether the caller may change assets of an
-    environment: an id of the snapshot already used in one it may not is a Conflict.
+    environment: an id of the snapshot already used in one it may not is a
+    Conflict, which names neither the ids nor how many (see ID_TAKEN).
     """
     await lock_entity(await driver_of(conn), f"asset-sync:{sync.environment}")
     current = await _load_for_sync(conn, sync)
-    foreign = sorted(asset.id for asset in current.values() if not may_write(asset.environment))
-    if foreign:
-        raise Conflict(
-            f"ids used by assets of environments your token does not grant: {', '.join(foreign[:5])}",
-        )
+    if any(not may_write(asset.environment) for asset in current.values()):
+        raise Conflict(SNAPSHOT_ID_TAKEN)
     writes = [plan_upsert(item.id, current.get(item.id), sync.fields_of(item), now) for item in sync.assets]
     if sync.delete_missing:
         listed = {item.id for item in sync.assets}

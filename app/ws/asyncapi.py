@@ -117,12 +117,13 @@ def _security_schemes(session_cookie: str, query_token: bool) -> dict[str, Any]:
         },
         "sessionCookie": {
             "type": "httpApiKey", "in": "cookie", "name": session_cookie,
-            "description": "Set by `POST /api/session`; from a browser, only from the service's own origin or "
-            "ALLOWED_ORIGINS.",
+            "description": "Set by `POST /api/session` (named `__Host-<name>` over https); from a browser, only "
+            "from the service's own origin or ALLOWED_ORIGINS. A bearer header or subprotocol token outranks it.",
         },
         "subprotocol": {
             "type": "httpApiKey", "in": "header", "name": "Sec-WebSocket-Protocol",
-            "description": "For browsers: the subprotocols `bearer, <jwt>`; the server answers `bearer`.",
+            "description": "For browsers: the subprotocols `bearer, <jwt>`; the server answers `bearer` whenever "
+            "it is offered.",
         },
     }  # fmt: skip
     if query_token:

@@ -15,7 +15,8 @@ from app.config import Settings
 @dataclass(frozen=True, slots=True)
 class Handshake:
     principal: Principal
-    # The subprotocol to echo when the token came as one: never the token itself.
+    # `bearer` when the client offered it, however the token came (a browser drops a
+    # handshake that selects none of the subprotocols it offered); never the token itself.
     subprotocol: str | None
     # How the token came (header, cookie, subprotocol, query): for the connection's log line.
     carrier: Carrier = "header"
@@ -24,5 +25,5 @@ class Handshake:
 def accept_credentials(connection: HTTPConnection, verifier: TokenVerifier, settings: Settings) -> Handshake:
     """Raises TokenError (401) or TokenForbidden (403)."""
     credentials = authenticate(connection, verifier, settings)
-    subprotocol = SUBPROTOCOL if credentials.carrier == "subprotocol" else None
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in (connection.scope.get("subprotocols") or []) else None
     return Handshake(credentials.principal, subprotocol, credentials.carrier)

@@ -121,17 +121,21 @@ async def test_sla_figures_are_published_as_metric_messages_when_they_change(
                 published = await publish_sla(conn, settings)
             async with engine.begin() as conn:
                 again = await publish_sla(conn, settings)
-            messages = await receive_events(ws, 2)
+            messages = await receive_events(ws, 6)
             assert await expect_silence(ws) == []
     finally:
         await engine.dispose()
 
-    assert (published, again) == (2, 0)
-    by_name = {m["data"]["metric_name"]: m["data"] for m in messages}
-    assert by_name["sla_percentage"]["value"] == 40.0
-    assert by_name["sla_percentage"]["unit"] == "percent"
-    assert by_name["mean_time_to_resolve"]["value"] == 7.5 * 3600
-    assert by_name["mean_time_to_resolve"]["metadata"]["incidents"]["met"] == 2
+    # The organisation's two figures, and each squad's (ops, payments): a token granting
+    # every squad receives all six.
+    assert (published, again) == (6, 0)
+    by_scope = {(m["data"]["metric_name"], m["data"]["metadata"].get("squad")): m["data"] for m in messages}
+    assert by_scope["sla_percentage", None]["value"] == 40.0
+    assert by_scope["sla_percentage", None]["unit"] == "percent"
+    assert by_scope["mean_time_to_resolve", None]["value"] == 7.5 * 3600
+    assert by_scope["mean_time_to_resolve", None]["metadata"]["incidents"]["met"] == 2
+    assert by_scope["sla_percentage", "payments"]["metadata"]["incidents"]["total"] == 2
+    assert by_scope["sla_percentage", "ops"]["metadata"]["incidents"]["total"] == 4
     assert {(m["type"], m["action"]) for m in messages} == {("metric", "updated")}
 
 

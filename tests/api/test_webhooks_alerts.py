@@ -16,6 +16,7 @@ from app.normalize.text import TRUNCATION_MARKER
 from tests.conftest import make_settings, token
 from tests.support.alerts import am_alert, am_group, count, rows
 from tests.support.clients import expect_silence, fixture_bytes, fixture_json, open_stream, receive, receive_events
+from tests.support.logwatch import watching
 from tests.support.loopback import recording_server
 from tests.support.server import RunningServer, server_in_thread
 
@@ -248,6 +249,7 @@ async def test_cloudwatch_through_sns_confirms_the_subscription_then_takes_alarm
             async with httpx.AsyncClient(base_url=running.http) as http, await open_stream(running.ws, token()) as ws:
                 await receive(ws)
                 subscribed = await http.post("/api/webhooks/cloudwatch", json=confirmation)
+                visited = await sns.visited(1)
                 alarm = await http.post(
                     "/api/webhooks/cloudwatch",
                     content=fixture_bytes("cloudwatch/alarm_notification.json"),
@@ -265,8 +267,9 @@ async def test_cloudwatch_through_sns_confirms_the_subscription_then_takes_alarm
                 )
                 fired, resolved = await receive_events(ws, 2)
 
-    assert subscribed.status_code == 200
-    assert sns.paths == ["/?Action=ConfirmSubscription&Token=abc"]
+    assert subscribed.status_code == 202
+    assert subscribed.json() == {"status": "accepted", "event": "sns subscription confirmation"}
+    assert visited == ["/?Action=ConfirmSubscription&Token=abc"]
     assert (alarm.json()["events"], redelivered.json()["status"], ok.json()["events"]) == (1, "duplicate", 1)
     assert fired["data"]["metric"] == "CPUUtilization"
     assert (fired["data"]["severity"], fired["data"]["value"], fired["data"]["threshold"]) == (
@@ -275,19 +278,32 @@ async def test_cloudwatch_through_sns_confirms_the_subscription_then_takes_alarm
     assert (resolved["data"]["status"], resolved["data"]["resolved_at"]) == ("resolved", "2025-01-17T11:21:12.113Z")
 
 
-async def test_an_sns_confirmation_that_fails_is_answered_502_so_sns_retries(database_url: str, tmp_path: Path) -> None:
+async def test_an_sns_confirmation_that_fails_is_tried_again_then_recorded_as_failed(
+    database_url: str, tmp_path: Path
+) -> None:
     with recording_server() as sns:
         sns.status = 403
-        settings = make_settings(database_url, tmp_path, sns_subscribe_url_pattern=r"^http://127\.0\.0\.1:\d+/")
+        settings = make_settings(
+            database_url,
+            tmp_path,
+            sns_subscribe_url_pattern=r"^http://127\.0\.0\.1:\d+/",
+            sns_confirmation_retry_seconds=0.1,
+        )
         confirmation = fixture_json("cloudwatch/subscription_confirmation.json")
         confirmation["SubscribeURL"] = f"{sns.base}/?Action=ConfirmSubscription"
-        with server_in_thread(settings) as running:
+        with (
+            watching("app.outbound.queue", lambda message: "giving up" in message) as given_up,
+            server_in_thread(settings) as running,
+        ):
             async with httpx.AsyncClient(base_url=running.http) as http:
                 response = await http.post("/api/webhooks/cloudwatch", json=confirmation)
+                await given_up.wait()
 
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "SNS_CONFIRMATION_FAILED"
-    assert count(database_url, "webhook_deliveries") == 0
+    assert response.status_code == 202
+    assert len(sns.paths) == 4  # the first visit and three more, as SNS retries an error answer
+    [(outcome, error)] = rows(database_url, "SELECT outcome, error FROM webhook_deliveries")
+    assert outcome == "rejected"
+    assert error == "sns subscription confirmation failed: SNS answered 403 to the subscription confirmation"
 
 
 async def test_query_parameters_give_the_defaults_a_payload_leaves_out(

@@ -59,7 +59,8 @@ def test_production_without_its_secrets_fails_naming_each_one(database_url: str,
     assert any("JWT_SECRET" in line for line in failures)
     assert any("JIRA_WEBHOOK_SECRET" in line for line in failures)
     assert any("ALERT_WEBHOOK_TOKEN" in line for line in failures)
-    assert "3 problem(s) found" in result.stdout
+    assert any("METRICS_TOKEN" in line for line in failures)
+    assert "4 problem(s) found" in result.stdout
 
 
 def test_no_secret_is_printed_even_when_it_is_the_problem(postgres: PgServer, tmp_path: Path) -> None:
@@ -76,8 +77,8 @@ def test_no_secret_is_printed_even_when_it_is_the_problem(postgres: PgServer, tm
 
     output = result.stdout + result.stderr
     assert result.returncode == 1
-    assert "JWT_SECRET must be a real secret of at least 32 characters" in output
-    assert "JIRA_WEBHOOK_SECRET must be at least 16 characters and not a placeholder" in output
+    assert "JWT_SECRET is an HMAC key and must be at least 32 bytes" in output
+    assert "JIRA_WEBHOOK_SECRET is a guessable value" in output
     assert "FAIL  database: cannot connect to postgresql://ops:***@127.0.0.1" in output
     for secret in (password, "short-and-weak", "changeme", ALERT_TOKEN):
         assert secret not in output
@@ -87,8 +88,8 @@ def test_an_invalid_setting_is_named_with_what_it_should_be(tmp_path: Path) -> N
     result = run_cli("check", env={"PORT": "70000", "WS_PING_INTERVAL": "soon"}, cwd=tmp_path)
 
     assert result.returncode == 1
-    assert "FAIL  configuration: PORT: Input should be less than or equal to 65535" in result.stdout
-    assert "FAIL  configuration: WS_PING_INTERVAL: Input should be a valid number" in result.stdout
+    assert "FAIL  configuration: PORT='70000': input should be less than or equal to 65535" in result.stdout
+    assert "FAIL  configuration: WS_PING_INTERVAL='soon': input should be a valid number" in result.stdout
 
 
 def test_an_unmigrated_database_is_told_to_run_migrate(empty_database: str, tmp_path: Path) -> None:
@@ -142,3 +143,21 @@ def test_development_defaults_pass_with_warnings_about_unauthenticated_webhooks(
     )
     assert "warn  tokens: no JWT key set: serve uses a development secret kept under DATA_DIR" in result.stdout
     assert not (tmp_path / "data" / "dev-jwt-secret").exists()  # checking changes nothing
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://ops:pw@db/ops", "DATABASE_URL: mysql:// is not a PostgreSQL URL this service can use"),
+        ("postgresql+asyncpg://ops:pw@db/ops", "DATABASE_URL: postgresql+asyncpg:// is not a PostgreSQL URL"),
+        ("::not a url", "DATABASE_URL: not a URL: write it as postgresql://user:password@host:5432/database"),
+    ],
+    ids=["mysql", "asyncpg", "unparsable"],
+)
+def test_a_database_url_the_service_cannot_use_is_a_finding_not_a_crash(url: str, says: str, tmp_path: Path) -> None:
+    result = run_cli("check", env={"DATABASE_URL": url}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"FAIL  configuration: {says}" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "pw" not in result.stdout

@@ -7,14 +7,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from app.clock import utcnow
 from app.config import Settings
 from app.ops.reprocess import Result, reprocess
+from app.ops.send import sender_of
 from app.store.deliveries import Selection
 from tests.conftest import make_settings, token
 from tests.support.clients import (
+    FIXTURES,
     expect_silence,
     fixture_bytes,
     open_stream,
@@ -218,3 +221,45 @@ async def test_a_delivery_received_live_is_recorded_so_it_can_be_reprocessed(
 
     assert (result.sender, result.before, result.after, result.events) == (sender, "applied", "applied", 0)
     assert rows(database_url, "SELECT query FROM webhook_deliveries") == [({"environment": "staging"},)]
+
+
+def _every_sample() -> list[tuple[str, bytes]]:
+    """(sender, body) of every stored sample delivery, in a fixed order; the malformed ones go to Jira."""
+    samples = []
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        if path.name.endswith(".headers.json") or path.parent.name == "asyncapi":
+            continue
+        sender = "jira" if path.parent.name == "malformed" else sender_of(path, None).name
+        samples.append((sender, path.read_bytes()))
+    return samples
+
+
+def _state(database_url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row a reprocessing could change or send, but the delivery log's bookkeeping."""
+    tables = ("incidents", "tasks", "alerts", "events")
+    with psycopg.connect(database_url) as conn:
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in tables}
+
+
+def _effects(results: list[Result]) -> list[tuple[int, str, str, int]]:
+    return [(r.delivery_id, r.before, r.after, r.events) for r in results]
+
+
+async def test_every_sample_of_every_sender_reprocessed_twice_changes_nothing_the_second_time(
+    database_url: str, settings: Settings
+) -> None:
+    start = utcnow() - timedelta(hours=1)
+    for n, (sender, body) in enumerate(_every_sample()):
+        store_delivery(database_url, sender, body, received_at=start + timedelta(seconds=n))
+
+    dry = await _reprocess(database_url, settings, dry_run=True)
+    first = await _reprocess(database_url, settings)
+    after_first = _state(database_url)
+    again_dry = await _reprocess(database_url, settings, dry_run=True)
+    second = await _reprocess(database_url, settings)
+
+    assert _effects(dry) == _effects(first), "the dry run says what the run does"
+    assert sum(r.events for r in first) > 0
+    assert [r for r in again_dry if r.changed] == []
+    assert [r for r in second if r.changed] == [], "the second run changes and sends nothing"
+    assert _state(database_url) == after_first

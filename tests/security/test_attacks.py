@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from app.auth.webhook_signatures import hmac_sha256_hex
 from tests.conftest import JWT_SECRET, make_settings, token
 from tests.support.clients import open_stream, receive
 from tests.support.jira import issue_event
@@ -256,15 +257,21 @@ async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(guarded: Runnin
 
 
 async def test_a_webhook_flood_is_answered_429_with_retry_after(guarded: RunningServer, database_url: str) -> None:
+    secret = "jira-secret-for-the-attack-table"
     async with httpx.AsyncClient(base_url=guarded.http) as http:
-        responses = [await http.post("/api/webhooks/jira", json=issue_event(n)) for n in range(30)]
+        responses = []
+        for number in range(30):
+            body = json.dumps(issue_event(number)).encode()
+            signature = "sha256=" + hmac_sha256_hex(secret, body)
+            headers = {"Content-Type": "application/json", "X-Hub-Signature": signature}
+            responses.append(await http.post("/api/webhooks/jira", content=body, headers=headers))
 
-    statuses = {r.status_code for r in responses}
-    assert statuses == {401, 429}  # unsigned ones are refused; past the rate, before even that
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) == {200, 429}  # past the sender's rate, refused (and nothing stored)
     limited = next(r for r in responses if r.status_code == 429)
     assert int(limited.headers["retry-after"]) >= 1
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (statuses.count(200),)
 
 
 async def test_no_secret_or_token_reaches_a_log(guarded: RunningServer, caplog: pytest.LogCaptureFixture) -> None:

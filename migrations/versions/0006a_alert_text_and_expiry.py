@@ -2,9 +2,9 @@
 already stored), and stale alerts expire: the expiry job finds them by when
 they were last seen, as the staleness job finds firing ones.
 
-Revision ID: 0005a
-Revises: 0004o
-Create Date: 2026-11-28
+Revision ID: 0006a
+Revises: 0005m
+Create Date: 2026-12-02
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005a"
-down_revision: str | None = "0004o"
+revision: str = "0006a"
+down_revision: str | None = "0005m"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
