@@ -45,6 +45,7 @@ _log = logging.getLogger(__name__)
 _UNAVAILABLE_CLASSES = ("08", "53", "57P")
 _READ_ONLY = "25006"
 
+
 class ServiceError(Exception):
     status = 500
     code = "INTERNAL_ERROR"

@@ -13,6 +13,8 @@ from app.db.revision import code_heads
 from tests.conftest import JWT_SECRET
 from tests.support.cli import run_cli
 from tests.support.database import PgServer
+from tests.support.outages import read_only
+from tests.support.pgbouncer import Pooler
 from tests.support.server import free_port
 
 JIRA_SECRET = "jira-secret-for-the-check-test-0001"
@@ -141,3 +143,45 @@ def test_development_defaults_pass_with_warnings_about_unauthenticated_webhooks(
     )
     assert "warn  tokens: no JWT key set: serve uses a development secret kept under DATA_DIR" in result.stdout
     assert not (tmp_path / "data" / "dev-jwt-secret").exists()  # checking changes nothing
+
+
+def test_behind_a_transaction_pooler_notify_fails_with_the_fix(
+    pooler: Pooler, database_url: str, tmp_path: Path
+) -> None:
+    result = run_cli("check", env=_env(pooler.url(database_url)), cwd=tmp_path)
+
+    assert result.returncode == 1
+    [failure] = [line for line in result.stdout.splitlines() if line.startswith("FAIL  listen/notify:")]
+    assert "did not reach a LISTEN connection on DATABASE_URL" in failure
+    assert "Fix: set DATABASE_LISTEN_URL to a direct connection to PostgreSQL" in failure
+    assert "ok    migrations:" in result.stdout  # everything else works through the pooler
+
+
+def test_behind_a_transaction_pooler_with_a_direct_listen_url_every_check_passes(
+    pooler: Pooler, database_url: str, tmp_path: Path
+) -> None:
+    env = _env(
+        pooler.url(database_url), DATABASE_LISTEN_URL=database_url, DATABASE_POOL_SIZE="5", DATABASE_MAX_OVERFLOW="0"
+    )
+    result = run_cli("check", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    assert "ok    listen/notify: a NOTIFY reached a LISTEN connection on DATABASE_LISTEN_URL" in result.stdout
+    assert "ok    database: accepts writes" in result.stdout
+    [room] = [line for line in result.stdout.splitlines() if "max_connections" in line]
+    assert (
+        "at 7 connections each (5 pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), 1 webhook writer(s), 1 LISTEN)"
+    ) in room
+
+
+def test_a_read_only_database_is_a_failure_that_says_writes_would_get_503(
+    postgres: PgServer, database_url: str, tmp_path: Path
+) -> None:
+    with read_only(postgres, database_url):
+        result = run_cli("check", env=_env(database_url), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert (
+        "FAIL  database: transactions are read-only (default_transaction_read_only is on, as on a primary being "
+        "failed over): every write would get 503 DATABASE_UNAVAILABLE; point DATABASE_URL at the writable primary"
+    ) in result.stdout
