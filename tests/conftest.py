@@ -88,5 +88,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture
 def pooler(postgres: PgServer) -> Iterator[Pooler]:
     """PgBouncer in transaction mode in front of the suite's PostgreSQL (tests/support/pgbouncer.py)."""
-    with pgbouncer(postgres) as running:
+    with pgbouncer(postgres.base_url) as running:
         yield running

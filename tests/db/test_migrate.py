@@ -35,7 +35,10 @@ def test_no_migration_lock_is_left_behind_through_a_busy_transaction_pooler(
 ) -> None:
     # Round robin: the next transaction goes to another server connection, as it
     # does on any pooler whose connections are all in use by somebody.
-    with pgbouncer(postgres, pool_size=4, round_robin=True) as pooler, busy(pooler.url(empty_database), clients=6):
+    with (
+        pgbouncer(postgres.base_url, pool_size=4, round_robin=True) as pooler,
+        busy(pooler.url(empty_database), clients=6),
+    ):
         for run in range(1, 11):
             upgrade(pooler.url(empty_database))
 

@@ -26,7 +26,6 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.support.database import PgServer
 from tests.support.server import free_port
 
 BINARY = "/usr/sbin/pgbouncer"
@@ -36,8 +35,6 @@ _START_TIMEOUT = 20.0
 @dataclass
 class Pooler:
     port: int
-    admin_url: str
-    log: Path
 
     def url(self, direct_url: str) -> str:
         """`direct_url`'s database, reached through the pooler."""
@@ -45,32 +42,29 @@ class Pooler:
             make_url(direct_url).set(host="127.0.0.1", port=self.port, query={}).render_as_string(hide_password=False)
         )
 
-    def show(self, what: str) -> list[tuple[object, ...]]:
-        """A `SHOW ...` of the pooler's admin console (pools, servers, clients)."""
-        with psycopg.connect(self.admin_url, autocommit=True, prepare_threshold=None) as console:
-            cursor = console.cursor()
-            cursor.execute(f"SHOW {what}")  # the console speaks the simple protocol only
-            return cursor.fetchall()
+
+def _host(server_url: str) -> str:
+    url = make_url(server_url)
+    return str(url.query.get("host") or url.host or "127.0.0.1")
 
 
-def _server_target(postgres: PgServer) -> str:
-    """The `[databases]` entry's connection options: every client database, to the suite's server."""
-    url = make_url(postgres.base_url)
-    host = url.query.get("host") or url.host or "127.0.0.1"
-    parts = [f"host={host}", f"port={url.port or 5432}", f"user={url.username or 'postgres'}"]
+def _server_target(server_url: str) -> str:
+    """The `[databases]` entry's connection options: every client database, to the server."""
+    url = make_url(server_url)
+    parts = [f"host={_host(server_url)}", f"port={url.port or 5432}", f"user={url.username or 'postgres'}"]
     if url.password:
         parts.append(f"password={url.password}")
     return " ".join(parts)
 
 
-def _config(directory: Path, port: int, postgres: PgServer, *, pool_size: int, round_robin: bool) -> Path:
-    user = make_url(postgres.base_url).username or "postgres"
+def _config(directory: Path, port: int, server_url: str, *, pool_size: int, round_robin: bool) -> Path:
+    user = make_url(server_url).username or "postgres"
     config = directory / "pgbouncer.ini"
     config.write_text(
         "\n".join(
             [
                 "[databases]",
-                f"* = {_server_target(postgres)}",
+                f"* = {_server_target(server_url)}",
                 "[pgbouncer]",
                 "listen_addr = 127.0.0.1",
                 f"listen_port = {port}",
@@ -91,12 +85,15 @@ def _config(directory: Path, port: int, postgres: PgServer, *, pool_size: int, r
     return config
 
 
-def _run_as(postgres: PgServer) -> str | None:
-    """PgBouncer refuses to run as root: under root it runs as the embedded server's user."""
+def _run_as(server_url: str) -> str | None:
+    """PgBouncer refuses to run as root: under root it runs as the user that owns the server's
+    Unix socket (the embedded cluster's, who may reach it), or nobody for a server on TCP."""
     if os.geteuid() != 0:
         return None
-    if postgres.cluster is not None and postgres.cluster._run_as is not None:
-        return postgres.cluster._run_as
+    host = _host(server_url)
+    if host.startswith("/"):
+        socket = Path(host) / f".s.PGSQL.{make_url(server_url).port or 5432}"
+        return pwd.getpwuid(socket.stat().st_uid).pw_name
     return "nobody"
 
 
@@ -119,8 +116,9 @@ def _tail(directory: Path) -> str:
 
 
 @contextmanager
-def pgbouncer(postgres: PgServer, *, pool_size: int = 10, round_robin: bool = False) -> Iterator[Pooler]:
-    """PgBouncer in transaction mode on a free loopback port, for as long as the block runs.
+def pgbouncer(server_url: str, *, pool_size: int = 10, round_robin: bool = False) -> Iterator[Pooler]:
+    """PgBouncer in transaction mode on a free loopback port, in front of the PostgreSQL server
+    `server_url` points at (every database of it), for as long as the block runs.
 
     Its files live in a private directory of their own (under root, owned by the
     user it runs as), removed afterwards."""
@@ -128,29 +126,28 @@ def pgbouncer(postgres: PgServer, *, pool_size: int = 10, round_robin: bool = Fa
         raise RuntimeError(f"{BINARY} is missing: install Debian's pgbouncer package (.ci/run does)")
     directory = Path(tempfile.mkdtemp(prefix="ops-bridge-pgbouncer-"))
     try:
-        with _running(postgres, directory, pool_size=pool_size, round_robin=round_robin) as pooler:
+        with _running(server_url, directory, pool_size=pool_size, round_robin=round_robin) as pooler:
             yield pooler
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextmanager
-def _running(postgres: PgServer, directory: Path, *, pool_size: int, round_robin: bool) -> Iterator[Pooler]:
+def _running(server_url: str, directory: Path, *, pool_size: int, round_robin: bool) -> Iterator[Pooler]:
     port = free_port()
-    config = _config(directory, port, postgres, pool_size=pool_size, round_robin=round_robin)
-    user = _run_as(postgres)
+    config = _config(directory, port, server_url, pool_size=pool_size, round_robin=round_robin)
+    user = _run_as(server_url)
     if user is not None:
         entry = pwd.getpwnam(user)
         for path in (directory, config):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     argv = [BINARY, *(["-u", user] if user else []), str(config)]
-    log = directory / "pgbouncer.log"
     with (directory / "stderr.log").open("wb") as stderr:
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
-    admin_url = f"postgresql://{make_url(postgres.base_url).username or 'postgres'}@127.0.0.1:{port}/pgbouncer"
+    admin_url = f"postgresql://{make_url(server_url).username or 'postgres'}@127.0.0.1:{port}/pgbouncer"
     try:
         _wait_until_serving(process, admin_url, directory)
-        yield Pooler(port, admin_url, log)
+        yield Pooler(port)
     finally:
         process.terminate()
         try:
