@@ -63,7 +63,7 @@ async def test_no_loss_through_a_kill_and_a_rolling_restart_of_four_processes_tw
         await stream_through(
             running,
             database_url,
-            "kill, rolling restart (2 of 4 pooled)",
+            "kill, rolling restart x4",
             fault,
             deliveries=DELIVERIES,
             rate=RATE,
