@@ -23,6 +23,7 @@ from app.api import (
 )
 from app.asgi import OpsBridgeApp, webhook_endpoints
 from app.auth.tokens import TokenVerifier
+from app.client import routes as client_routes
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
 from app.console import session as console_session
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(health.router)
     app.include_router(console_session.router)
     app.include_router(console_routes.router)
+    app.include_router(client_routes.router)
     app.include_router(reads.router)
     app.include_router(assets.router)
     app.include_router(notifications.router)

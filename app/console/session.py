@@ -2,8 +2,12 @@
 
 The cookie is HttpOnly (no script on the page can read the token back),
 SameSite=Strict, Path=/, Secure when the request came over https, and lives no
-longer than the token. Creating or deleting a session changes what every later
-request of the browser carries, so a request from a foreign origin is refused:
+longer than the token. A session that outlives a working day is a wall
+screen's: it may only look (viewer role), so a browser left signed in for weeks
+in a room cannot write anything (docs/security.md, "Wall screens").
+
+Creating or deleting a session changes what every later request of the
+browser carries, so a request from a foreign origin is refused:
 the same origin rule the socket applies to the cookie (app.auth.credentials).
 """
 
@@ -33,6 +37,8 @@ _NO_BEARER: dict[str, Any] = {"security": []}
 # Far above any real JWT, far below what would let a body tie up the verifier.
 _MAX_TOKEN_CHARS = 16 * 1024
 _NO_STORE = {"Cache-Control": "no-store"}
+# Longer than this, a session may hold the viewer role only.
+LONG_SESSION_SECONDS = 24 * 3600
 
 
 class SignIn(BaseModel):
@@ -71,12 +77,14 @@ class SessionInfo(BaseModel):
     "",
     summary="Sign in: verify a token and keep it in the session cookie",
     responses=errors(*WRITE, e401="the token is malformed, expired or wrongly signed",
-                     e403="the token grants no role, or the request came from a foreign origin"),
+                     e403="the token grants no role, a token valid for more than 24 h grants more than viewer, "
+                          "or the request came from a foreign origin"),
     openapi_extra=_NO_BEARER,
 )  # fmt: skip
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionInfo:
     """Verifies the token as the socket would and keeps it in the session cookie (HttpOnly,
-    SameSite=Strict, Secure over https, expiring with the token). Refused from a foreign origin."""
+    SameSite=Strict, Secure over https, expiring with the token). Refused from a foreign origin, and for a
+    token valid for more than 24 h unless its only role is viewer (a wall screen's)."""
     runtime = runtime_of(request)
     _refuse_foreign_origin(request, runtime.settings)
     principal = _verify(request, body.token)
@@ -84,6 +92,8 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
     if lifetime <= 0:
         # Within the verifier's leeway, but a cookie with no time left is no session.
         raise Unauthenticated("token expired")
+    if lifetime > LONG_SESSION_SECONDS and principal.roles != {"viewer"}:
+        raise Forbidden("a token valid for more than 24 h signs in with the viewer role only (a wall screen's token)")
     response.set_cookie(
         runtime.settings.session_cookie_name,
         body.token,

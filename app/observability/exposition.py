@@ -12,6 +12,7 @@ process_* series then come once per running worker, with a `pid` label.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,12 +69,35 @@ def _with_pid(sample: Sample, pid: int) -> Sample:
     return sample._replace(labels={**sample.labels, "pid": str(pid)})
 
 
+class WorkerFiles(MultiProcessCollector):
+    """prometheus_client's collector, blind to a file a starting worker has created but not sized yet.
+
+    A worker creates its file first and sizes it a moment later; read in between, its missing
+    header fails the whole scrape (prometheus/client_python#1199), and a worker killed in that
+    moment would fail every scrape after. Such a file holds no values yet: skipping it loses nothing."""
+
+    def collect(self) -> Iterable[Metric]:
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if _sized(path)]
+        return self.merge(files, accumulate=True)  # type: ignore[no-any-return,no-untyped-call]
+
+
+def _sized(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= _HEADER_BYTES
+    except FileNotFoundError:  # a dead worker's file, removed meanwhile
+        return False
+
+
+# The used-bytes count and padding at the start of every file (prometheus_client.mmap_dict).
+_HEADER_BYTES = 8
+
+
 def registry() -> CollectorRegistry:
     directory = multiprocess_dir()
     if directory is None:
         return REGISTRY
     combined = CollectorRegistry()
-    MultiProcessCollector(combined, path=str(directory))  # type: ignore[no-untyped-call]
+    WorkerFiles(combined, path=str(directory))  # type: ignore[no-untyped-call]
     combined.register(WorkerProcesses(directory))
     return combined
 

@@ -1,18 +1,21 @@
-"""Sending a test notification from the console: only with a publisher's token, answered by the server."""
+"""Sending a test notification from the board: only with a publisher's token, answered by the server."""
 
 from __future__ import annotations
 
 import re
 
 import psycopg
+import pytest
 from playwright.async_api import expect
 
 from tests.conftest import token
-from tests.support.browser import ConsolePage
+from tests.support.browser import BoardPage
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def _fill(console: ConsolePage, title: str, message: str, kind: str = "info", priority: str = "normal") -> None:
-    page = console.page
+async def _fill(board: BoardPage, title: str, message: str, kind: str = "info", priority: str = "normal") -> None:
+    page = board.page
     await page.locator("#publish-title").fill(title)
     await page.locator("#publish-message").fill(message)
     await page.locator("#publish-type").select_option(kind)
@@ -20,45 +23,45 @@ async def _fill(console: ConsolePage, title: str, message: str, kind: str = "inf
     await page.get_by_role("button", name="send").click()
 
 
-async def test_a_publisher_sends_a_test_notification_and_sees_it_arrive(
-    console: ConsolePage, database_url: str
-) -> None:
-    await console.sign_in(token(sub="pub", roles=("publisher",)))
+async def test_a_publisher_sends_a_test_notification_and_sees_it_arrive(board: BoardPage, database_url: str) -> None:
+    await board.sign_in(token(sub="pub", roles=("publisher",)))
 
-    await _fill(console, "Deploy at 14:00", "Checkout freeze", kind="warning", priority="high")
+    await _fill(board, "Deploy at 14:00", "Checkout freeze", kind="warning", priority="high")
 
-    await expect(console.page.locator("#publish-status")).to_have_text(re.compile(r"^sent: notif-[0-9a-f]{32}$"))
-    await expect(console.events).to_have_count(1)
-    item = console.events.first
-    await expect(item.locator(".event-type")).to_have_text("notification")
-    await expect(item.locator("[data-field='title']")).to_have_text("Deploy at 14:00")
-    await expect(item.locator("[data-field='type']")).to_have_text("warning")
-    await expect(item.locator("[data-field='priority']")).to_have_text("high")
-    [published] = [frame for frame in console.sent if frame.get("type") == "notification"]
+    await expect(board.page.locator("#publish-status")).to_have_text(re.compile(r"^sent: notif-[0-9a-f]{32}$"))
+    item = board.page.locator("#notification-list > li.notification")
+    await expect(item).to_have_count(1)
+    await expect(item.locator(".title")).to_have_text("Deploy at 14:00")
+    await expect(item).to_have_class(re.compile(r"\btype-warning\b.*\bpriority-high\b"))
+    await expect(board.page.locator("#unread")).to_have_text("1 unread")
+    [published] = [frame for frame in board.sent if frame.get("type") == "notification"]
     assert published["action"] == "created"
     assert published["data"] == {"title": "Deploy at 14:00", "message": "Checkout freeze", "type": "warning",
                                  "priority": "high"}  # fmt: skip
-    sent_id = (await console.page.locator("#publish-status").text_content() or "").removeprefix("sent: ")
+    sent_id = (await board.page.locator("#publish-status").text_content() or "").removeprefix("sent: ")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT id, sent_by FROM notifications").fetchall() == [(sent_id, "pub")]
 
+    await board.page.get_by_role("button", name="mark all read").click()
+    await expect(board.page.locator("#unread")).to_have_text("")
 
-async def test_what_the_server_refuses_is_shown_with_its_error(console: ConsolePage, database_url: str) -> None:
-    await console.sign_in(token(roles=("admin",)))
 
-    await _fill(console, "<script>x</script>", "markup only in the title")
+async def test_what_the_server_refuses_is_shown_with_its_error(board: BoardPage, database_url: str) -> None:
+    await board.sign_in(token(roles=("admin",)))
 
-    await expect(console.page.locator("#publish-status")).to_have_text(
+    await _fill(board, "<script>x</script>", "markup only in the title")
+
+    await expect(board.page.locator("#publish-status")).to_have_text(
         "refused: INVALID_MESSAGE: title and message must keep some text once markup is removed"
     )
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
 
 
-async def test_a_viewer_cannot_send_and_is_told_why(console: ConsolePage) -> None:
-    await console.sign_in(token(roles=("viewer",)))
+async def test_a_viewer_cannot_send_and_is_told_why(board: BoardPage) -> None:
+    await board.sign_in(token(roles=("viewer",)))
 
-    await expect(console.page.locator("#publish-role")).to_have_text(
+    await expect(board.page.locator("#publish-role")).to_have_text(
         "Sending needs a token with the publisher or admin role."
     )
-    await expect(console.page.get_by_role("button", name="send")).to_be_disabled()
+    await expect(board.page.get_by_role("button", name="send")).to_be_disabled()

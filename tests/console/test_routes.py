@@ -29,7 +29,7 @@ async def test_the_console_page_is_served_under_a_strict_content_security_policy
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("console.js", "javascript"), ("stream.js", "javascript"), ("console.css", "text/css")],
+    [("board.js", "javascript"), ("board-model.js", "javascript"), ("board.css", "text/css")],
 )
 async def test_the_consoles_files_are_served_with_their_type_and_nosniff(
     http: httpx.AsyncClient, name: str, content_type: str
@@ -59,3 +59,11 @@ def test_the_page_has_no_inline_script_or_style() -> None:
     assert "<style" not in page
     assert re.findall(r"\son[a-z]+=", page) == []
     assert re.findall(r"\sstyle=", page) == []
+
+
+def test_the_board_loads_the_client_from_the_services_own_origin() -> None:
+    # script-src 'self': the board imports the served client by path, never from another host.
+    board = (STATIC / "board.js").read_text()
+
+    assert 'from "/client/ops-bridge.js"' in board
+    assert re.findall(r"""from\s+["']https?:""", board) == []

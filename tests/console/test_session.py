@@ -141,3 +141,35 @@ async def test_the_cookies_lifetime_is_the_tokens_not_a_fixed_one(http: httpx.As
 
     max_age = next(a for a in _set_cookie(response) if a.startswith("Max-Age="))
     assert 35 <= int(max_age.removeprefix("Max-Age=")) <= 45
+
+
+async def test_a_wall_screens_long_lived_viewer_token_keeps_its_session_for_as_long_as_it_lives(
+    http: httpx.AsyncClient,
+) -> None:
+    thirty_days = 30 * 24 * 3600
+    response = await http.post(
+        "/api/session", json={"token": token(sub="wall:noc", roles=("viewer",), ttl=thirty_days)}
+    )
+
+    assert response.status_code == 200
+    max_age = next(a for a in _set_cookie(response) if a.startswith("Max-Age="))
+    assert thirty_days - 10 <= int(max_age.removeprefix("Max-Age=")) <= thirty_days
+
+
+@pytest.mark.parametrize("roles", [("publisher",), ("admin",), ("viewer", "publisher")])
+async def test_a_token_valid_for_more_than_a_day_that_may_write_is_refused_a_session(
+    http: httpx.AsyncClient, roles: tuple[str, ...]
+) -> None:
+    response = await http.post("/api/session", json={"token": token(roles=roles, ttl=2 * 24 * 3600)})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        "a token valid for more than 24 h signs in with the viewer role only (a wall screen's token)"
+    )
+    assert "set-cookie" not in response.headers
+
+
+async def test_a_day_long_token_of_any_role_still_signs_in(http: httpx.AsyncClient) -> None:
+    response = await http.post("/api/session", json={"token": token(roles=("admin",), ttl=24 * 3600)})
+
+    assert response.status_code == 200

@@ -91,6 +91,18 @@ def test_a_scrape_adds_up_every_workers_values_and_forgets_a_dead_workers_live_g
     assert set(_pids(one)) == {survivor}
 
 
+def test_a_worker_file_not_sized_yet_does_not_fail_the_scrape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A starting worker creates its file before sizing it (prometheus/client_python#1199); one
+    # killed in that moment leaves it empty for good.
+    monkeypatch.setenv(MULTIPROCESS_ENV, str(tmp_path))
+    with _worker(tmp_path) as worker:
+        (tmp_path / "counter_999999.db").touch()
+        found = Scrape(generate_latest(registry()).decode())
+        assert set(_pids(found)) == {worker.pid}
+
+    assert found.value("ops_bridge_webhooks_total", sender="jira", outcome="applied") == 1
+
+
 @pytest.mark.timeout(180)
 async def test_serve_with_workers_scrapes_as_one_and_a_killed_worker_is_replaced_and_forgotten(
     database_url: str,

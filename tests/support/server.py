@@ -33,19 +33,20 @@ class RunningServer:
         return f"ws://127.0.0.1:{self.port}/api/ws"
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     # Bound and listening before the server starts: clients may connect at once
     # and are served as soon as start-up completes, with no port race.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(1024)
     return sock
 
 
 @contextmanager
-def server_in_thread(settings: Settings) -> Iterator[RunningServer]:
-    sock = _listening_socket()
+def server_in_thread(settings: Settings, port: int = 0) -> Iterator[RunningServer]:
+    """The app served by uvicorn in a thread, on `port` (0: a free one)."""
+    sock = _listening_socket(port)
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"port": port})
     config = uvicorn_config(settings, create_app(settings))
