@@ -42,6 +42,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str | None = None
+    # The database side of a process (docs/deployment.md#connections): everything but
+    # LISTEN may go through a transaction pooler; LISTEN needs a session of its own.
+    database_listen_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -56,12 +56,15 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set: start the service with 'ops-bridge serve'")
     database_url = settings.database_url
+    listen_url = settings.database_listen_url or database_url
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
+        engine = create_engine(
+            database_url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow
+        )
         hub = Hub(max_buffered_bytes=settings.ws_max_buffered_bytes, recent_capacity=settings.replay_buffer_events)
-        listener = Listener(database_url, hub, poll_interval=settings.listener_poll_interval)
+        listener = Listener(listen_url, hub, poll_interval=settings.listener_poll_interval)
         app.state.runtime = Runtime(
             settings=settings,
             engine=engine,

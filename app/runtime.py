@@ -59,7 +59,9 @@ class Runtime:
         found = self.writers.get(sender)
         if found is None:
             assert self.settings.database_url is not None  # the app does not start without one
-            connect = functools.partial(driver.connect, self.settings.database_url)
+            connect = functools.partial(
+                driver.connect, self.settings.database_url, application_name="ops-bridge-writer"
+            )
             found = self.writers[sender] = BatchWriter(connect, sender, set_writer)
         return found
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,9 +124,15 @@ def process_tree(pid: int) -> list[int]:
 
 @contextlib.contextmanager
 def service(
-    database_url: str, *, workers: int = 1, command: Sequence[str] | None = None, ready_path: str = "/readyz"
+    database_url: str,
+    *,
+    workers: int = 1,
+    command: Sequence[str] | None = None,
+    ready_path: str = "/readyz",
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Service]:
-    """`ops-bridge serve` (or another server command, given PORT) in its own process group."""
+    """`ops-bridge serve` (or another server command, given PORT) in its own process group;
+    `settings`: more environment for it (they win)."""
     port = free_port()
     env = {
         **os.environ,
@@ -139,6 +145,7 @@ def service(
         "WEBHOOK_RATE_LIMIT_PER_SECOND": "0",
         # Each subscriber pool connects its sockets with one token (one user).
         "WS_MAX_CONNECTIONS_PER_USER": "100000",
+        **(settings or {}),
     }
     argv = list(command or [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", str(workers)])
     # stdout carries only the start-up banner; warnings and errors go to stderr.

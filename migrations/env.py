@@ -1,4 +1,11 @@
-"""Alembic environment: migrations run over psycopg 3, one migrator at a time."""
+"""Alembic environment: migrations run over psycopg 3, one migrator at a time.
+
+Every migration of a run, and the lock that keeps a second migrator out, live in
+one transaction: a transaction pooler (PgBouncer in `pool_mode=transaction`)
+keeps a transaction on one server connection, and nothing outlives it. A lock
+taken at session level would stay with whichever server connection took it,
+and the next `migrate` would wait for it forever.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,14 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from app.db.engine import POOLER_SAFE
 from app.db.schema import metadata
 from app.db.urls import sqlalchemy_url
 
 # Several processes may start at once (one per core); the lock makes the second
-# wait for the first instead of racing it through the same DDL.
-_MIGRATION_LOCK = 0x0B51_D6E0
+# wait for the first instead of racing it through the same DDL. It is released
+# by the commit (or rollback) that ends the migrations.
+MIGRATION_LOCK = 0x0B51_D6E0
 
 
 def _database_url() -> str:
@@ -25,17 +34,14 @@ def _database_url() -> str:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_database_url(), poolclass=pool.NullPool)
+    engine = create_engine(_database_url(), poolclass=pool.NullPool, connect_args=POOLER_SAFE)
     with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
-        try:
-            context.configure(connection=connection, target_metadata=metadata)
-            with context.begin_transaction():
-                context.run_migrations()
-            connection.commit()
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
-            connection.commit()
+        context.configure(connection=connection, target_metadata=metadata)
+        with context.begin_transaction():
+            # Before Alembic reads the schema's version: the second migrator reads
+            # what the first one committed.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            context.run_migrations()
     engine.dispose()
 
 

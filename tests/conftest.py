@@ -11,6 +11,7 @@ from app.auth.tokens import mint_token
 from app.config import Settings
 from tests.support import report
 from tests.support.database import PgServer, pg_server
+from tests.support.pgbouncer import Pooler, pgbouncer
 from tests.support.server import RunningServer, server_in_thread
 
 # Every message the suite's WebSocket clients receive or send is checked against
@@ -82,3 +83,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section(section)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def pooler(postgres: PgServer) -> Iterator[Pooler]:
+    """PgBouncer in transaction mode in front of the suite's PostgreSQL (tests/support/pgbouncer.py)."""
+    with pgbouncer(postgres.base_url) as running:
+        yield running

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import psycopg.errors
 import pytest
 import sqlalchemy.exc
 
-from app.errors import DATABASE_DOWN, RateLimited, Unauthenticated, response_for
+from app.errors import DRIVER_ERRORS, RateLimited, Unauthenticated, response_for
 from app.factory import create_app
 from tests.conftest import make_settings
 
@@ -22,6 +23,11 @@ from tests.conftest import make_settings
         sqlalchemy.exc.TimeoutError("QueuePool limit reached"),
         ConnectionRefusedError("secret-host"),
         TimeoutError(),
+        psycopg.errors.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),
+        sqlalchemy.exc.InternalError("INSERT", {}, psycopg.errors.ReadOnlySqlTransaction("read-only")),
+        psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+        psycopg.errors.TooManyConnections("sorry, too many clients already"),
+        sqlalchemy.exc.DBAPIError("SELECT 1", {}, Exception("server closed"), connection_invalidated=True),
     ],
     ids=lambda error: f"{type(error).__module__}.{type(error).__name__}",
 )
@@ -48,13 +54,20 @@ def test_service_errors_keep_their_status_and_challenge_headers() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [RuntimeError("a bug"), sqlalchemy.exc.ProgrammingError("SELECT 1", {}, Exception("secret")), KeyError("x")],
+    [
+        RuntimeError("a bug"),
+        sqlalchemy.exc.ProgrammingError("SELECT 1", {}, Exception("secret")),
+        KeyError("x"),
+        psycopg.errors.UniqueViolation("duplicate key"),
+        sqlalchemy.exc.IntegrityError("INSERT", {}, psycopg.errors.NotNullViolation("null value")),
+    ],
+    ids=lambda error: type(error).__name__,
 )
 def test_an_unexpected_error_has_no_answer_of_its_own(error: Exception) -> None:
     assert response_for(error) is None
 
 
-def test_the_application_maps_every_database_down_error(tmp_path: Path) -> None:
+def test_the_application_hands_every_driver_error_to_the_mapping(tmp_path: Path) -> None:
     app = create_app(make_settings("postgresql://unused@127.0.0.1/unused", tmp_path))
 
-    assert set(DATABASE_DOWN) <= set(app.exception_handlers)
+    assert set(DRIVER_ERRORS) <= set(app.exception_handlers)

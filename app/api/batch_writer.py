@@ -16,9 +16,10 @@ the delivery keys' claim and the set writer's reads (locks, then loads), and,
 once the changes are planned in Python against what was read, their writes,
 the deliveries' outcomes and COMMIT.
 
-If the batch fails because the database is unreachable, every request in it is
-answered 503 (the senders retry) and the connection is dropped: the next batch
-connects afresh. If it fails for any other reason, each
+If the batch fails because the database cannot serve now (unreachable, or
+read-only: app/errors.py's `unavailable`), every request in it is answered 503
+(the senders retry) and the connection is dropped: the next batch connects
+afresh. If it fails for any other reason, each
 delivery is retried in a transaction of its own, so one bad delivery spoils
 only its own answer.
 """
@@ -37,7 +38,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from app.db.driver import BEGIN, COMMIT, Driver, Rows, Statement, run
-from app.errors import DATABASE_DOWN, StoreUnavailable
+from app.errors import kind_of, unavailable
 from app.store import deliveries
 from app.store.deliveries import Received
 
@@ -108,13 +109,15 @@ class BatchWriter(Generic[Change]):
     async def _write_batch(self, batch: list[_Job[Change]]) -> None:
         try:
             results = await self._in_one_transaction(batch)
-        except DATABASE_DOWN as exc:
-            await self._disconnect()
-            _log.warning("database unavailable for %d %s deliveries: %s", len(batch), self._sender, type(exc).__name__)
-            for job in batch:
-                _settle(job, error=StoreUnavailable("the database is unavailable; retry later"))
-            return
-        except Exception as exc:  # noqa: BLE001 - isolate whichever delivery caused it
+        except Exception as exc:  # noqa: BLE001 - the database's state, or whichever delivery caused it
+            down = unavailable(exc)
+            if down is not None:
+                # Reconnect for the next batch: after a failover, to whichever server is writable.
+                await self._disconnect()
+                _log.warning("database unavailable for %d %s deliveries: %s", len(batch), self._sender, kind_of(exc))
+                for job in batch:
+                    _settle(job, error=down)
+                return
             if len(batch) == 1:
                 _settle(batch[0], error=exc)
                 return

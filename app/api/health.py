@@ -3,7 +3,9 @@
 /healthz: the process serves HTTP (restart it if not). /readyz: it can do its
 work: the database answers within a few seconds, its schema is one this
 release can run on, and the event listener is connected (send it traffic only
-if so); a failing check names itself and says why in plain words.
+if so); a failing check names itself and says why in plain words. A check that
+is degraded but not failing (`notify`: events arrive by the listener's timer
+because no NOTIFY does) keeps the process ready and says why under `warnings`.
 """
 
 from __future__ import annotations
@@ -41,9 +43,17 @@ class Readiness(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"status": "ready", "checks": {"database": "ok", "schema": "ok", "listener": "ok"},
+                {"status": "ready", "checks": {"database": "ok", "schema": "ok", "listener": "ok", "notify": "ok"},
                  "listener": {"connected": True, "reconnects": 0, "last_read_seconds_ago": 0.42}, "position": 1046},
-                {"status": "not ready", "checks": {"database": "down", "schema": "unknown", "listener": "down"},
+                {"status": "ready",
+                 "checks": {"database": "ok", "schema": "ok", "listener": "ok", "notify": "degraded"},
+                 "warnings": {"notify": "events are found by the 1s timer, never announced by NOTIFY: delivery works, "
+                                        "up to 1s late; is a transaction pooler (PgBouncer pool_mode=transaction) "
+                                        "between the listener and PostgreSQL? Set DATABASE_LISTEN_URL to a direct "
+                                        "connection (or one through session pooling)"},
+                 "listener": {"connected": True, "reconnects": 0, "last_read_seconds_ago": 0.03}, "position": 88},
+                {"status": "not ready",
+                 "checks": {"database": "down", "schema": "unknown", "listener": "down", "notify": "unknown"},
                  "reasons": {"database": "no answer within 3s",
                              "listener": "the LISTEN connection is lost and being re-made (2 reconnect(s) so far); "
                                          "subscribers of this process get nothing meanwhile"},
@@ -53,8 +63,11 @@ class Readiness(BaseModel):
     )  # fmt: skip
 
     status: Literal["ready", "not ready"]
-    checks: dict[Literal["database", "schema", "listener"], Literal["ok", "down", "unknown"]]
+    checks: dict[Literal["database", "schema", "listener", "notify"], Literal["ok", "down", "degraded", "unknown"]]
     reasons: dict[str, str] | None = Field(default=None, description="Why each failing check failed, in plain words.")
+    warnings: dict[str, str] | None = Field(
+        default=None, description="Why each degraded check (the process stays ready) is degraded, and the fix."
+    )
     listener: ListenerState
     position: int | None = Field(default=None, description="The event-log position this process has reached.")
 
@@ -89,9 +102,12 @@ async def readyz(request: Request) -> JSONResponse:
     checks = {name: "down" if name in reasons else "ok" for name in ("database", "schema", "listener")}
     if database_reason is not None:
         checks["schema"] = "unknown"
+    checks["notify"], warnings = _notify(runtime)
     body: dict[str, object] = {"status": "not ready" if reasons else "ready", "checks": checks}
     if reasons:
         body["reasons"] = reasons
+    if warnings:
+        body["warnings"] = warnings
     body["listener"] = _listener_details(runtime)
     if runtime.hub.started:
         body["position"] = runtime.hub.position
@@ -122,6 +138,16 @@ def _listener(runtime: Runtime) -> str | None:
         "the LISTEN connection is lost and being re-made "
         f"({listener.reconnects} reconnect(s) so far); subscribers of this process get nothing meanwhile"
     )
+
+
+def _notify(runtime: Runtime) -> tuple[str, dict[str, str]]:
+    """Whether NOTIFY reaches the listener: the check's value, and a warning when degraded."""
+    listener = runtime.listener
+    if not listener.ready:
+        return "unknown", {}
+    if listener.doorbell.degraded:
+        return "degraded", {"notify": listener.doorbell.explain()}
+    return "ok", {}
 
 
 def _listener_details(runtime: Runtime) -> dict[str, object]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 
 from app.api.body import read_limited
-from app.errors import DATABASE_DOWN, BodyTooLarge, Unauthenticated
+from app.errors import BodyTooLarge, Unauthenticated, kind_of, unavailable
 from app.store import deliveries
 
 if TYPE_CHECKING:
@@ -57,5 +57,8 @@ async def _record_refusal(request: Request, sender: Sender[Any], runtime: Runtim
                 headers=deliveries.keepable_headers(request.headers), body=b"", outcome="refused",
                 error=refused.message, query=deliveries.keepable_query(request.query_params),
             )  # fmt: skip
-    except DATABASE_DOWN as exc:
-        _log.warning("could not record a refused %s delivery: %s", sender.name, type(exc).__name__)
+    except Exception as exc:
+        if unavailable(exc) is None:
+            raise
+        # The 413 still goes out, logged and counted: the row is what an outage costs.
+        _log.warning("could not record a refused %s delivery: %s", sender.name, kind_of(exc))

@@ -110,7 +110,9 @@ def alert_sender(name: str, query: Mapping[str, str]) -> Sender[AlertBatch]:
         authenticate=authenticate,
         translate=translate,
         apply=_apply_batch,
-        set_writer=ALERT_WRITER,
+        # A group sender's deliveries arriving together commit together (a connection of their own,
+        # opened on the first); the others' few alerts go through the pool, set-based all the same.
+        set_writer=ALERT_WRITER if name in _GROUP_SENDERS else None,
         body_limit="max_alert_body_bytes" if name in _GROUP_SENDERS else "max_webhook_body_bytes",
     )
 

@@ -31,6 +31,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.engine import POOLER_SAFE
 from app.db.urls import libpq_url
 
 Driver: TypeAlias = psycopg.AsyncConnection[Any]
@@ -84,6 +85,7 @@ async def connect(database_url: str, *, application_name: str = "ops-bridge", au
         keepalives_idle=10,
         keepalives_interval=5,
         keepalives_count=3,
+        **POOLER_SAFE,
     )
     set_json_loads(orjson.loads, conn)
     return conn

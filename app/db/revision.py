@@ -16,6 +16,14 @@ from app.db.migrate import alembic_config
 
 EVENT_TRIGGER = "events_assign_position"
 
+# Every migration after this one only adds to the schema (expand), so the previous
+# release keeps serving while the next one migrates: a rolling deploy
+# (docs/deployment.md#rolling-restarts). tests/db/test_migrate.py holds each of
+# them to it. A migration that must contract (drop, rename, tighten) comes in a
+# release after the one that stopped depending on what it removes, and moves
+# this line to itself, with a note in that release's upgrade notes.
+ROLLING_BASELINE = "0003s"
+
 SchemaStatus = Literal["current", "behind", "ahead", "empty"]
 
 
@@ -51,6 +59,12 @@ def _script() -> ScriptDirectory:
 
 def code_heads() -> tuple[str, ...]:
     return tuple(sorted(_script().get_heads()))
+
+
+def revisions_after(revision: str) -> list[str]:
+    """This release's migrations after `revision`, oldest first."""
+    found = [script.revision for script in _script().iterate_revisions("heads", revision)]
+    return [name for name in reversed(found) if name != revision]
 
 
 async def schema_state(conn: AsyncConnection) -> SchemaState:

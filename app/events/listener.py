@@ -4,7 +4,11 @@ NOTIFY is a doorbell, not the carrier. On every ring, on a short timer when
 none comes, and after every reconnect, the listener reads everything after
 the last position it handed to the hub, in position order. A lost notification
 costs at most one poll interval; a lost connection costs nothing but the time
-to reconnect.
+to reconnect. Notifications that never arrive (LISTEN through a transaction
+pooler) are noticed and reported (app/events/doorbell.py).
+
+The connection is DATABASE_LISTEN_URL's (DATABASE_URL's when unset): LISTEN
+needs a session of its own, which a transaction pooler does not give.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from psycopg import sql
 from app.db import driver
 from app.db.schema import EVENTS_CHANNEL
 from app.events import log
+from app.events.doorbell import Doorbell
 from app.events.hub import Hub
 from app.observability import metrics
 
@@ -32,13 +37,14 @@ _MAX_BACKOFF = 5.0
 
 
 class Listener:
-    def __init__(self, database_url: str, hub: Hub, *, poll_interval: float) -> None:
-        self._url = database_url
+    def __init__(self, listen_url: str, hub: Hub, *, poll_interval: float) -> None:
+        self._url = listen_url
         self._hub = hub
         self._poll_interval = poll_interval
         self._connected = asyncio.Event()
         self.reconnects = 0
         self.last_read_at = 0.0
+        self.doorbell = Doorbell(poll_interval)
 
     @property
     def ready(self) -> bool:
@@ -49,6 +55,12 @@ class Listener:
 
     async def run(self) -> None:
         """Listen forever, reconnecting with backoff; cancel to stop."""
+        try:
+            await self._run()
+        finally:
+            self.doorbell.stopped()
+
+    async def _run(self) -> None:
         backoff = _MIN_BACKOFF
         while True:
             try:
@@ -77,18 +89,25 @@ class Listener:
             self._connected.set()
             _log.info("event listener connected at position %d", self._hub.position)
             while True:
+                rang = False
                 async for _ in conn.notifies(timeout=self._poll_interval, stop_after=1):
-                    pass
-                await self._catch_up(conn)
+                    rang = True
+                found = await self._catch_up(conn)
+                if rang:
+                    self.doorbell.rang()
+                else:
+                    self.doorbell.timer_read(found)
 
-    async def _catch_up(self, conn: psycopg.AsyncConnection[object]) -> None:
-        """Hand the hub every event after its position."""
+    async def _catch_up(self, conn: psycopg.AsyncConnection[object]) -> int:
+        """Hand the hub every event after its position; how many there were."""
+        found = 0
         while True:
             async with asyncio.timeout(_READ_TIMEOUT):
                 events = await log.read_after(conn, self._hub.position, limit=_BATCH)
             self.last_read_at = time.monotonic()
             metrics.listener_read(events)
+            found += len(events)
             if events:
                 await self._hub.publish(events)
             if len(events) < _BATCH:
-                return
+                return found

@@ -88,6 +88,11 @@ EVENT_LOG_POSITION = Gauge(
     "ops_bridge_event_log_position", "Newest event-log position this process has read", multiprocess_mode="max"
 )
 LISTENER_RECONNECTS = Counter("ops_bridge_listener_reconnects", "Times the LISTEN connection was lost and re-made")
+NOTIFY_DEGRADED = Gauge(
+    "ops_bridge_listener_notify_degraded",
+    "1 while the log advances but no NOTIFY reaches this process's listener (events come by its timer, late)",
+    multiprocess_mode="livemax",
+)
 LISTENER_LAG_SECONDS = Histogram(
     "ops_bridge_listener_lag_seconds",
     "From an event's created_at to this process's listener reading it",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from app.errors import DATABASE_DOWN, BodyTooLarge, InputError, RateLimited, StoreUnavailable, Unauthenticated
+from app.errors import BodyTooLarge, InputError, RateLimited, Unauthenticated, kind_of, unavailable
 from app.logs import fields
 from app.observability import metrics
 
@@ -31,13 +31,13 @@ _ERROR_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
     (BodyTooLarge, "too_large"),
     (Unauthenticated, "unauthenticated"),
     (InputError, "rejected"),
-    (StoreUnavailable, "unavailable"),
-    *((kind, "unavailable") for kind in DATABASE_DOWN),
 )
 _MAX_KEY = 100
 
 
 def outcome_of_error(error: Exception) -> str:
+    if unavailable(error) is not None:
+        return "unavailable"
     return next((outcome for kind, outcome in _ERROR_OUTCOMES if isinstance(error, kind)), "error")
 
 
@@ -55,8 +55,8 @@ class WebhookObservation:
 
     def failed(self, error: Exception) -> None:
         outcome = outcome_of_error(error)
-        status = error.status if isinstance(error, InputError | StoreUnavailable) else 503
-        detail = error.message if isinstance(error, InputError) else type(error).__name__
+        status = error.status if isinstance(error, InputError) else 503
+        detail = error.message if isinstance(error, InputError) else kind_of(error)
         if outcome in metrics.WEBHOOK_REFUSALS:
             metrics.webhook_refused(self.sender, outcome)
         self._record(outcome, status if outcome != "error" else 500, events=0, detail=detail)

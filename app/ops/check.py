@@ -1,9 +1,10 @@
 """`ops-bridge check`: will the service run here, and if not, why not, in plain words.
 
 Checks, in order: the settings parse, and in production pass the same refusals
-`serve` applies; the token keys load; the database answers; its schema is at
-this release's migrations; the event log's trigger is in place; and a NOTIFY
-reaches a LISTEN connection (what a transaction-mode pooler silently breaks).
+`serve` applies; the token keys load; then the database (app/ops/database_check.py):
+it answers, has room for the service's connections, accepts writes, its schema is
+at this release's migrations, the event log's trigger is in place, and a NOTIFY
+reaches the LISTEN connection (what a transaction-mode pooler silently breaks).
 Each finding is `ok`, `warn` or `FAIL`; any FAIL makes the exit code 1.
 No secret is ever printed: messages are built from names, and anything that
 comes from outside (a database error) is scrubbed of every configured secret.
@@ -13,32 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
-import psycopg
-from psycopg import sql
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.tokens import TokenVerifier
 from app.config import Settings, refusals, settings_problems
-from app.db.engine import create_engine
-from app.db.revision import event_trigger, schema_state
-from app.db.urls import libpq_url
 from app.logs import redact
 from app.ops.database import command_database
+from app.ops.database_check import Level, check_database
 
-Level = Literal["ok", "warn", "FAIL"]
-
-# What one process opens at most: the pool (10) and its overflow (10), the LISTEN
-# connection, and the Jira webhook writer's own (app/api/batch_writer.py).
-CONNECTIONS_PER_PROCESS = 22
-_NOTIFY_WAIT_SECONDS = 3.0
 # Shorter secret values are not searched for in messages: "p" would blank out every letter p.
 # (Production refuses secrets that short; a URL's password is never rendered.)
 _MIN_REDACTED = 4
@@ -82,7 +69,7 @@ def run_check() -> Report:
         report.add("warn", "database", "not checked: DATABASE_URL is not set")
         return report
     with _database_errors(report), command_database(settings) as url:
-        asyncio.run(_database(report, url))
+        asyncio.run(check_database(report.add, settings, url))
     return report
 
 
@@ -99,8 +86,8 @@ def _settings(report: Report) -> Settings | None:
 
 def _secret_values(settings: Settings) -> list[str]:
     secrets = [value.get_secret_value() for _name, value in settings if isinstance(value, SecretStr)]
-    if settings.database_url:
-        password = make_url(settings.database_url).password
+    for url in (settings.database_url, settings.database_listen_url):
+        password = make_url(url).password if url else None
         if password:
             secrets.append(str(password))
     return [secret for secret in secrets if secret]
@@ -154,77 +141,6 @@ def _database_errors(report: Report) -> Iterator[None]:
         yield
     except Exception as exc:  # noqa: BLE001 - check reports every failure as a finding; it never crashes
         report.add("FAIL", "database", f"could not be used: {_first_line(exc)}")
-
-
-async def _database(report: Report, url: str) -> None:
-    where = make_url(url).render_as_string(hide_password=True)
-    engine = create_engine(url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            version = (await conn.execute(text("SHOW server_version"))).scalar_one()
-            report.add("ok", "database", f"reached {where} (PostgreSQL {version})")
-            await _connections(report, conn)
-            if await _schema(report, conn):
-                await _trigger(report, conn)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a finding, in words
-        report.add("FAIL", "database", f"cannot connect to {where}: {_first_line(exc)}")
-        return
-    finally:
-        await engine.dispose()
-    await _notify_round_trip(report, url)
-
-
-async def _connections(report: Report, conn: AsyncConnection) -> None:
-    allowed = int((await conn.execute(text("SHOW max_connections"))).scalar_one())
-    reserved = int((await conn.execute(text("SHOW superuser_reserved_connections"))).scalar_one())
-    processes = (allowed - reserved) // CONNECTIONS_PER_PROCESS
-    level: Level = "ok" if processes >= 1 else "FAIL"
-    report.add(
-        level,
-        "database",
-        f"max_connections {allowed}: room for {processes} service process(es) at {CONNECTIONS_PER_PROCESS} "
-        "connections each (and nothing else using the server)",
-    )
-
-
-async def _schema(report: Report, conn: AsyncConnection) -> bool:
-    state = await schema_state(conn)
-    report.add("ok" if state.usable else "FAIL", "migrations", state.explain())
-    return state.status != "empty"
-
-
-async def _trigger(report: Report, conn: AsyncConnection) -> None:
-    problem = await event_trigger(conn)
-    if problem is None:
-        report.add("ok", "event log", "the position trigger is in place and enabled")
-    else:
-        report.add("FAIL", "event log", problem)
-
-
-async def _notify_round_trip(report: Report, url: str) -> None:
-    """LISTEN on one connection, NOTIFY from another: what the service's listener relies on."""
-    channel = f"ops_bridge_check_{uuid.uuid4().hex[:12]}"
-    try:
-        async with (
-            await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True, connect_timeout=5) as listener,
-            await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True, connect_timeout=5) as notifier,
-        ):
-            await listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            await notifier.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(channel)))
-            arrived = [n async for n in listener.notifies(timeout=_NOTIFY_WAIT_SECONDS, stop_after=1)]
-    except psycopg.Error as exc:
-        report.add("FAIL", "listen/notify", f"could not be tried: {_first_line(exc)}")
-        return
-    if arrived:
-        report.add("ok", "listen/notify", "a NOTIFY reached a LISTEN connection")
-        return
-    report.add(
-        "FAIL",
-        "listen/notify",
-        f"a NOTIFY did not arrive within {_NOTIFY_WAIT_SECONDS:g}s: is a pooler in transaction mode "
-        "(PgBouncer pool_mode=transaction) in between? The service's LISTEN connection needs a direct "
-        "connection or session pooling",
-    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,12 +13,12 @@ import uuid
 from typing import Literal
 
 from pydantic import MISSING
-from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocket
 
 from app.auth.tokens import TokenError
 from app.clock import utcnow
 from app.domain.notifications import new_notification
+from app.errors import kind_of, unavailable
 from app.events.hub import Subscriber, TopicFilter
 from app.observability import metrics
 from app.ratelimit import TokenBucket
@@ -258,7 +258,10 @@ class Session:
                 await create_notification(
                     conn, notification, audience=audience_of(request.to), sent_by=principal.sub, now=utcnow()
                 )
-        except (DBAPIError, OSError, TimeoutError):
+        except Exception as exc:
+            if unavailable(exc) is None:
+                raise
+            _log.warning("notification not stored, database unavailable: %s", kind_of(exc))
             raise m.RequestError(m.UNAVAILABLE, "the database is unavailable; try again", request.id) from None
         self._send(m.notification_ack_frame(request.id, notification.id))
 

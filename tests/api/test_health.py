@@ -26,7 +26,8 @@ async def test_readyz_is_not_ready_while_the_listener_cannot_reconnect(
 ) -> None:
     name = make_url(database_url).database
     admin_url = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    assert (await http.get("/readyz")).json()["checks"] == {"database": "ok", "schema": "ok", "listener": "ok"}
+    checks = {"database": "ok", "schema": "ok", "listener": "ok", "notify": "ok"}
+    assert (await http.get("/readyz")).json()["checks"] == checks
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         try:
@@ -42,8 +43,9 @@ async def test_readyz_is_not_ready_while_the_listener_cannot_reconnect(
 
     assert down.json()["status"] == "not ready"
     assert down.json()["checks"]["listener"] == "down"
+    assert down.json()["checks"]["notify"] == "unknown"
     assert "LISTEN connection is lost" in down.json()["reasons"]["listener"]
-    assert up.json()["checks"] == {"database": "ok", "schema": "ok", "listener": "ok"}
+    assert up.json()["checks"] == checks
 
 
 async def test_healthz_answers_while_the_process_runs(http: httpx.AsyncClient) -> None:

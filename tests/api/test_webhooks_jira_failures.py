@@ -4,19 +4,17 @@ nothing sent; a 503 when the database is out of reach, so Jira retries."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from tests.conftest import make_settings, token
 from tests.support.clients import expect_silence, fixture_bytes, open_stream, receive, receive_events
 from tests.support.database import PgServer
 from tests.support.deliveries import JIRA, count, nothing_stored, post_fixture, rows
+from tests.support.outages import unreachable
 from tests.support.server import RunningServer, server_in_thread
 
 CREATED = "jira_cloud/issue_created_incident_highest.json"
@@ -153,29 +151,12 @@ async def test_a_delivery_over_the_limit_gets_413_whether_declared_or_streamed(
     assert rows(database_url, "SELECT outcome FROM webhook_deliveries") == [("refused",), ("refused",)]
 
 
-@contextmanager
-def _database_unreachable(postgres: PgServer, database_url: str) -> Iterator[None]:
-    """New connections refused and the open ones cut, as when the database goes away."""
-    name = sql.Identifier(str(make_url(database_url).database))
-    with postgres.admin() as admin:
-        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (make_url(database_url).database,),
-        )
-    try:
-        yield
-    finally:
-        with postgres.admin() as admin:
-            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
-
-
 async def test_with_the_database_unreachable_jira_gets_503_and_its_retry_is_stored_once(
     postgres: PgServer, server: RunningServer, http: httpx.AsyncClient, database_url: str
 ) -> None:
     async with await open_stream(server.ws, token()) as ws:
         await receive(ws)
-        with _database_unreachable(postgres, database_url):
+        with unreachable(postgres, database_url):
             down = await post_fixture(http, CREATED, as_sent=True)
         assert nothing_stored(database_url)
         assert count(database_url, "webhook_deliveries") == 0

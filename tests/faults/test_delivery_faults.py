@@ -14,42 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support import report
 from tests.support.database import PgServer
-from tests.support.faults import (
-    HEADER,
-    Cluster,
-    Sender,
-    Subscriber,
-    Tally,
-    cluster,
-    principal_for,
-    visible_events,
-)
+from tests.support.faults import Cluster, Fault, Sender, Subscriber, cluster, stream_through
 
 pytestmark = pytest.mark.timeout(180)
 
-FAULT_SECTION = "delivery under faults: every subscriber, every event"
-
-CLAIMS: list[dict[str, Any]] = [
-    {"roles": ("admin",), "squads": (), "environments": ()},
-    {"squads": ("ops",), "environments": ()},
-    {"squads": ("pay",), "environments": ()},
-    {"squads": ("ops", "pay"), "environments": ()},
-    {"squads": (), "environments": ("production",)},  # Jira issues carry no environment: sees none
-    {"squads": ("*",), "environments": ("*",)},
-]
-SUBSCRIBERS = 24
 DELIVERIES = 120
 RATE = 30.0
-
-Fault = Callable[[Cluster, list[Subscriber], Sender], Awaitable[None]]
 
 
 async def _after(sender: Sender, accepted: int) -> None:
@@ -61,55 +36,16 @@ async def _run(
     database_url: str, name: str, fault: Fault, *, description_bytes: int = 0, first_reads_slowly: bool = False
 ) -> list[Subscriber]:
     with cluster(database_url, 2) as running:
-        subscribers = [Subscriber(f"sub-{i}", CLAIMS[i % len(CLAIMS)], running) for i in range(SUBSCRIBERS)]
-        subscribers[0].small_receive_buffer = first_reads_slowly
-        following = [asyncio.create_task(s.run()) for s in subscribers]
-        try:
-            async with asyncio.timeout(30):
-                await asyncio.gather(*(s.connected.wait() for s in subscribers))
-            sender = Sender(running, RATE, description_bytes)
-            await asyncio.gather(sender.send(DELIVERIES), fault(running, subscribers, sender))
-            expected = {s.name: visible_events(database_url, principal_for(s.claims)) for s in subscribers}
-            async with asyncio.timeout(60):
-                await asyncio.gather(*(s.until(len(expected[s.name])) for s in subscribers))
-        finally:
-            for task in following:
-                task.cancel()
-            await asyncio.gather(*following, return_exceptions=True)
-    tally = _tally(name, sender, subscribers, expected)
-    if not report.SECTIONS[FAULT_SECTION]:
-        report.add(FAULT_SECTION, HEADER)
-    report.add(FAULT_SECTION, tally.row())
-    _assert_stored_exactly_once(database_url)
-    assert (tally.lost, tally.duplicated, tally.out_of_order) == (0, 0, 0), tally
-    for subscriber in subscribers:
-        assert subscriber.received == expected[subscriber.name], subscriber.name
-    return subscribers
-
-
-def _tally(name: str, sender: Sender, subscribers: list[Subscriber], expected: dict[str, list[int]]) -> Tally:
-    lost = sum(len(set(expected[s.name]) - s.seen) for s in subscribers)
-    return Tally(
-        fault=name,
-        sent=sender.accepted,
-        expected=sum(len(v) for v in expected.values()),
-        received=sum(len(s.received) for s in subscribers),
-        lost=lost,
-        duplicated=sum(s.duplicates for s in subscribers),
-        out_of_order=sum(s.out_of_order for s in subscribers),
-        reconnects=sum(s.reconnects for s in subscribers),
-    )
-
-
-def _assert_stored_exactly_once(database_url: str) -> None:
-    """Every delivery stored once, with exactly one event: nothing half-written, nothing doubled."""
-    with psycopg.connect(database_url) as conn:
-        incidents = conn.execute("SELECT count(*) FROM incidents").fetchone()
-        events = conn.execute("SELECT count(*), count(DISTINCT message->'data'->>'id') FROM events").fetchone()
-        deliveries = conn.execute("SELECT count(*) FROM webhook_deliveries WHERE outcome = 'applied'").fetchone()
-    assert incidents == (DELIVERIES,)
-    assert events == (DELIVERIES, DELIVERIES)
-    assert deliveries == (DELIVERIES,)
+        return await stream_through(
+            running,
+            database_url,
+            name,
+            fault,
+            deliveries=DELIVERIES,
+            rate=RATE,
+            description_bytes=description_bytes,
+            first_reads_slowly=first_reads_slowly,
+        )
 
 
 def _terminate(database_url: str, where: str) -> int:

@@ -9,11 +9,15 @@ import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 
+from app.config import Settings
 from app.db.migrate import alembic_config, upgrade
 from app.db.revision import code_heads
+from app.ops.check import print_report, run_check
 from tests.conftest import JWT_SECRET
 from tests.support.cli import run_cli
 from tests.support.database import PgServer
+from tests.support.outages import read_only
+from tests.support.pgbouncer import Pooler
 from tests.support.server import free_port
 
 JIRA_SECRET = "jira-secret-for-the-check-test-0001"
@@ -161,3 +165,58 @@ def test_a_database_url_the_service_cannot_use_is_a_finding_not_a_crash(url: str
     assert f"FAIL  configuration: {says}" in result.stdout
     assert "Traceback" not in result.stderr
     assert "pw" not in result.stdout
+
+
+def _check_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
+    """`ops-bridge check`'s exit code and output, run in this process with only `env` set (as
+    run_cli does, without starting an interpreter: the pooler tests run several)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in {"DATA_DIR": str(tmp_path / "data"), **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout is read
+    lines: list[str] = []
+    status = print_report(run_check(), lines.append)
+    return status, "\n".join(lines)
+
+
+def test_behind_a_transaction_pooler_notify_fails_with_the_fix(
+    pooler: Pooler, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, output = _check_here(monkeypatch, tmp_path, _env(pooler.url(database_url)))
+
+    assert status == 1
+    [failure] = [line for line in output.splitlines() if line.startswith("FAIL  listen/notify:")]
+    assert "did not reach a LISTEN connection on DATABASE_URL" in failure
+    assert "Fix: set DATABASE_LISTEN_URL to a direct connection to PostgreSQL" in failure
+    assert "ok    migrations:" in output  # everything else works through the pooler
+
+
+def test_behind_a_transaction_pooler_with_a_direct_listen_url_every_check_passes(
+    pooler: Pooler, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(
+        pooler.url(database_url), DATABASE_LISTEN_URL=database_url, DATABASE_POOL_SIZE="5", DATABASE_MAX_OVERFLOW="0"
+    )
+    status, output = _check_here(monkeypatch, tmp_path, env)
+
+    assert status == 0, output
+    assert "ok    listen/notify: a NOTIFY reached a LISTEN connection on DATABASE_LISTEN_URL" in output
+    assert "ok    database: accepts writes" in output
+    [room] = [line for line in output.splitlines() if "max_connections" in line]
+    assert (
+        "at 9 connections each (5 pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), 3 webhook writer(s), 1 LISTEN)"
+    ) in room
+
+
+def test_a_read_only_database_is_a_failure_that_says_writes_would_get_503(
+    postgres: PgServer, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with read_only(postgres, database_url):
+        status, output = _check_here(monkeypatch, tmp_path, _env(database_url))
+
+    assert status == 1
+    assert (
+        "FAIL  database: transactions are read-only (default_transaction_read_only is on, as on a primary being "
+        "failed over): every write would get 503 DATABASE_UNAVAILABLE; point DATABASE_URL at the writable primary"
+    ) in output

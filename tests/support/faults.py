@@ -1,6 +1,7 @@
 """Pieces of the fault suite: a cluster of app processes, subscribers that behave
 like dashboards (reconnect anywhere and resume), a sender that behaves like
-Jira (retries a failed delivery with the same identifier), and the tally.
+Jira (retries a failed delivery with the same identifier), the tally, and
+`stream_through`, which runs them all around a fault and checks the outcome.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 import random
 import secrets
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from app.auth.principal import Principal
 from tests.conftest import JWT_SECRET, token
+from tests.support import report
 from tests.support.jira import issue_event
 from tests.support.server import ServerProcess, free_port, server_process
 
@@ -43,11 +47,38 @@ class Cluster:
         }
         self._stack = contextlib.ExitStack()
         self.processes: dict[int, ServerProcess] = {}
+        # What each process was started with beyond `env`, by port.
+        self.overrides: dict[int, dict[str, str]] = {}
 
-    def start(self, port: int | None = None) -> ServerProcess:
-        process = self._stack.enter_context(server_process(self.env, port or free_port()))
-        self.processes[process.port] = process
+    def start(
+        self, port: int | None = None, *, overrides: dict[str, str] | None = None, migrate: bool = False
+    ) -> ServerProcess:
+        """Another process, with `overrides` on top of `env`; `migrate`: it applies migrations on start."""
+        env = {**self.env, **(overrides or {})}
+        process = self._stack.enter_context(server_process(env, port or free_port(), migrate=migrate))
+        self._add(process, overrides)
         return process
+
+    def start_many(self, overrides: list[dict[str, str]], *, migrate_first: bool = False) -> list[ServerProcess]:
+        """A process per entry of `overrides`, started side by side (each start is mostly waiting);
+        with `migrate_first`, the first applies migrations on start while the others start."""
+        lock = threading.Lock()
+
+        def start(index: int) -> ServerProcess:
+            env = {**self.env, **overrides[index]}
+            manager = server_process(env, free_port(), migrate=migrate_first and index == 0)
+            process = manager.__enter__()
+            with lock:  # stopped with the cluster even if a sibling fails to start
+                self._stack.push(manager)
+                self._add(process, overrides[index])
+            return process
+
+        with ThreadPoolExecutor(len(overrides)) as pool:
+            return list(pool.map(start, range(len(overrides))))
+
+    def _add(self, process: ServerProcess, overrides: dict[str, str] | None) -> None:
+        self.processes[process.port] = process
+        self.overrides[process.port] = dict(overrides or {})
 
     def live(self) -> list[ServerProcess]:
         return [p for p in self.processes.values() if p.process.poll() is None]
@@ -174,6 +205,7 @@ class Sender:
         self.description = secrets.token_urlsafe(description_bytes * 3 // 4) if description_bytes else ""
         self.accepted = 0
         self.retries = 0
+        self.sent = 0
         self._numbers = itertools.count(1)
         self._progress = asyncio.Condition()
 
@@ -182,15 +214,19 @@ class Sender:
         async with self._progress:
             await self._progress.wait_for(lambda: self.accepted >= count)
 
-    async def send(self, count: int) -> None:
-        """`count` deliveries, one every interval, each retried until accepted."""
+    async def send(self, count: int, *, until: asyncio.Future[None] | None = None) -> None:
+        """`count` deliveries, one every interval, each retried until accepted; and more, at the
+        same pace, for as long as `until` is not done (a fault that outlasts them)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         async with httpx.AsyncClient(timeout=10) as http:
             deliveries = []
-            for index in range(count):
+            for index in itertools.count():
+                if index >= count and (until is None or until.done()):
+                    break
                 await asyncio.sleep(max(0.0, start + index * self.interval - loop.time()))
                 deliveries.append(asyncio.create_task(self._deliver(http, next(self._numbers))))
+            self.sent = len(deliveries)
             await asyncio.gather(*deliveries)
 
     async def _deliver(self, http: httpx.AsyncClient, number: int) -> None:
@@ -243,3 +279,87 @@ class Tally:
 
 
 HEADER = f"{'fault':<28} {'sent':>6} {'expected':>9} {'received':>9} {'lost':>5} {'dup':>5} {'order':>5} {'reconn':>6}"
+
+
+FAULT_SECTION = "delivery under faults: every subscriber, every event"
+
+CLAIMS: list[dict[str, Any]] = [
+    {"roles": ("admin",), "squads": (), "environments": ()},
+    {"squads": ("ops",), "environments": ()},
+    {"squads": ("pay",), "environments": ()},
+    {"squads": ("ops", "pay"), "environments": ()},
+    {"squads": (), "environments": ("production",)},  # Jira issues carry no environment: sees none
+    {"squads": ("*",), "environments": ("*",)},
+]
+SUBSCRIBERS = 24
+
+Fault = Callable[[Cluster, list[Subscriber], Sender], Awaitable[None]]
+
+
+async def stream_through(
+    running: Cluster,
+    database_url: str,
+    name: str,
+    fault: Fault,
+    *,
+    deliveries: int,
+    rate: float,
+    description_bytes: int = 0,
+    first_reads_slowly: bool = False,
+    while_fault_runs: bool = False,
+) -> list[Subscriber]:
+    """Two dozen subscribers with different claims on `running`, a steady stream of
+    `deliveries` Jira deliveries (and more for as long as `fault` runs, when
+    `while_fault_runs`), `fault` injected meanwhile; then every subscriber must hold
+    exactly the events its claims let it see, once each and in order, and every
+    delivery must be stored once. The figures go to the run's report."""
+    subscribers = [Subscriber(f"sub-{i}", CLAIMS[i % len(CLAIMS)], running) for i in range(SUBSCRIBERS)]
+    subscribers[0].small_receive_buffer = first_reads_slowly
+    following = [asyncio.create_task(s.run()) for s in subscribers]
+    try:
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(s.connected.wait() for s in subscribers))
+        sender = Sender(running, rate, description_bytes)
+        injected = asyncio.ensure_future(fault(running, subscribers, sender))
+        await asyncio.gather(sender.send(deliveries, until=injected if while_fault_runs else None), injected)
+        expected = {s.name: visible_events(database_url, principal_for(s.claims)) for s in subscribers}
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(s.until(len(expected[s.name])) for s in subscribers))
+    finally:
+        for task in following:
+            task.cancel()
+        await asyncio.gather(*following, return_exceptions=True)
+    tally = _tally(name, sender, subscribers, expected)
+    if not report.SECTIONS[FAULT_SECTION]:
+        report.add(FAULT_SECTION, HEADER)
+    report.add(FAULT_SECTION, tally.row())
+    _assert_stored_exactly_once(database_url, sender.sent)
+    assert (tally.lost, tally.duplicated, tally.out_of_order) == (0, 0, 0), tally
+    for subscriber in subscribers:
+        assert subscriber.received == expected[subscriber.name], subscriber.name
+    return subscribers
+
+
+def _tally(name: str, sender: Sender, subscribers: list[Subscriber], expected: dict[str, list[int]]) -> Tally:
+    lost = sum(len(set(expected[s.name]) - s.seen) for s in subscribers)
+    return Tally(
+        fault=name,
+        sent=sender.accepted,
+        expected=sum(len(v) for v in expected.values()),
+        received=sum(len(s.received) for s in subscribers),
+        lost=lost,
+        duplicated=sum(s.duplicates for s in subscribers),
+        out_of_order=sum(s.out_of_order for s in subscribers),
+        reconnects=sum(s.reconnects for s in subscribers),
+    )
+
+
+def _assert_stored_exactly_once(database_url: str, deliveries: int) -> None:
+    """Every delivery stored once, with exactly one event: nothing half-written, nothing doubled."""
+    with psycopg.connect(database_url) as conn:
+        incidents = conn.execute("SELECT count(*) FROM incidents").fetchone()
+        events = conn.execute("SELECT count(*), count(DISTINCT message->'data'->>'id') FROM events").fetchone()
+        applied = conn.execute("SELECT count(*) FROM webhook_deliveries WHERE outcome = 'applied'").fetchone()
+    assert incidents == (deliveries,)
+    assert events == (deliveries, deliveries)
+    assert applied == (deliveries,)

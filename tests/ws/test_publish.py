@@ -7,10 +7,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from websockets.asyncio.client import ClientConnection
 
+from app.config import Settings
 from tests.conftest import token
 from tests.support.clients import expect_silence, open_stream, receive, receive_events, receive_until
-from tests.support.server import RunningServer
+from tests.support.database import PgServer
+from tests.support.outages import read_only, unreachable
+from tests.support.server import RunningServer, server_in_thread
 
 
 def _notification(**overrides: Any) -> dict[str, Any]:
@@ -92,3 +96,42 @@ async def test_what_may_not_be_published_gets_an_error_and_stores_nothing(
     assert error["data"]["code"] == code
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
+
+
+async def _publish_answer(publisher: ClientConnection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A publisher's notification's answer, and what else the socket says after it (a ping's pong proves it open)."""
+    await publisher.send(json.dumps(_notification()))
+    answer = await receive(publisher)
+    return answer, await expect_silence(publisher)
+
+
+def _assert_unavailable_and_nothing_stored(answer: dict[str, Any], after: list[dict[str, Any]], url: str) -> None:
+    assert answer["type"] == "error"
+    assert answer["data"]["code"] == "UNAVAILABLE"
+    assert answer["data"]["original_message_id"] == "n-1"
+    assert after == []
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
+
+
+async def test_a_notification_sent_to_a_read_only_database_is_answered_unavailable_and_the_socket_stays(
+    postgres: PgServer, database_url: str, settings: Settings
+) -> None:
+    # Started read-only: every connection the service opens accepts no writes (a failover's standby).
+    with read_only(postgres, database_url), server_in_thread(settings) as server:
+        async with await open_stream(server.ws, token(sub="pub", roles=("publisher",))) as publisher:
+            await receive(publisher)
+            answer, after = await _publish_answer(publisher)
+
+    _assert_unavailable_and_nothing_stored(answer, after, database_url)
+
+
+async def test_a_notification_sent_while_the_database_is_unreachable_is_answered_unavailable_and_the_socket_stays(
+    postgres: PgServer, server: RunningServer, database_url: str
+) -> None:
+    async with await open_stream(server.ws, token(sub="pub", roles=("publisher",))) as publisher:
+        await receive(publisher)
+        with unreachable(postgres, database_url):
+            answer, after = await _publish_answer(publisher)
+
+    _assert_unavailable_and_nothing_stored(answer, after, database_url)
