@@ -29,7 +29,7 @@ _DESCRIPTION = (
 )
 
 _SENDERS = "jira, alertmanager, grafana, alerts (or generic), uptime-kuma, cloudwatch"
-_OUTCOMES = "applied, unchanged, ignored, rejected"
+_OUTCOMES = "applied, unchanged, ignored, rejected, refused"
 
 
 def _comma_list(value: str) -> list[str]:
@@ -135,7 +135,9 @@ def _deliveries_parser(commands_: argparse._SubParsersAction[argparse.ArgumentPa
     _selection_arguments(listing, since_default="24h")
     listing.add_argument("--outcome", action="append", help=f"only these outcomes, comma-separated: {_OUTCOMES}")
     listing.add_argument(
-        "--failed", action="store_true", help="only those that failed to map (rejected), with the error"
+        "--failed",
+        action="store_true",
+        help="only those that failed to map (rejected) or were refused unread (refused), with the error",
     )
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")

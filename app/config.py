@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app import dev_secret
@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     alert_default_environment: str = "production"
     alert_stale_after_seconds: int = Field(default=5 * 3600, ge=60)
     alert_stale_sources: CommaList = Field(default_factory=lambda: ["alertmanager", "grafana", "generic"])
+    # A stale alert unheard of this long (since its last notification) is closed: expired.
+    alert_expire_after_seconds: int = Field(default=24 * 3600, ge=60)
+    # Alertmanager and Grafana send a whole alert group in one body (max_alerts: 0).
+    max_alert_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     sns_topic_arns: CommaList = Field(default_factory=list)
     # A region's SNS host only (sns.eu-west-1.amazonaws.com, sns.cn-north-1.amazonaws.com.cn): not
     # any name under amazonaws.com, which S3 hands out to anyone (sns.s3.amazonaws.com is a bucket).
@@ -171,6 +175,14 @@ class Settings(BaseSettings):
     def _split_monitoring_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("alert_expire_after_seconds")
+    @classmethod
+    def _expire_after_stale(cls, value: int, info: ValidationInfo) -> int:
+        stale = info.data.get("alert_stale_after_seconds")
+        if stale is not None and value <= stale:
+            raise ValueError(f"must be longer than ALERT_STALE_AFTER_SECONDS ({stale}): only stale alerts expire")
         return value
 
     @field_validator("sla_targets")

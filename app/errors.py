@@ -75,6 +75,11 @@ class BodyTooLarge(InputError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
 
+    def __init__(self, message: str, *, size: int | None = None) -> None:
+        super().__init__(message)
+        # The declared length, or (for a body sent without one) what had arrived when it was refused.
+        self.size = size
+
 
 class Unauthenticated(InputError):
     status = 401

@@ -1,7 +1,8 @@
 """The periodic work of alerts and metrics, run by the service itself (app/jobs.py):
 
 - `alerts-stale`: firing alerts of the repeating senders (ALERT_STALE_SOURCES)
-  not re-sent for ALERT_STALE_AFTER_SECONDS become stale;
+  not re-sent for ALERT_STALE_AFTER_SECONDS become stale, and stale ones not
+  heard of for ALERT_EXPIRE_AFTER_SECONDS expire (`age_alerts_now`);
 - `metrics-publish`: every quarter second, the held-back latest values whose
   second is up are published (the trailing edge of the one-a-second rule);
 - `metrics-retention`: samples older than METRIC_RETENTION_DAYS are deleted;
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,7 +20,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.domain.sla import parse_targets
 from app.jobs import Jobs
-from app.store.alerts import mark_stale_alerts
+from app.store.alert_aging import age_alerts
 from app.store.metrics import delete_expired_samples, publish_pending
 from app.store.sla import publish_sla as publish_sla_figures
 
@@ -29,7 +30,7 @@ RETENTION_INTERVAL_SECONDS = 300.0
 
 def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     async def stale(conn: AsyncConnection) -> None:
-        await mark_stale_now(conn, settings)
+        await age_alerts_now(conn, settings)
 
     async def retention(conn: AsyncConnection) -> None:
         await delete_expired_samples(conn, older_than=utcnow() - timedelta(days=settings.metric_retention_days))
@@ -46,11 +47,17 @@ def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     jobs.add("sla-publish", settings.sla_publish_interval_seconds, sla)
 
 
-async def mark_stale_now(conn: AsyncConnection, settings: Settings) -> int:
-    """Mark stale what has not been re-sent for ALERT_STALE_AFTER_SECONDS; return the events."""
-    now = utcnow()
-    cutoff = now - timedelta(seconds=settings.alert_stale_after_seconds)
-    return await mark_stale_alerts(conn, now=now, seen_before=cutoff, sources=settings.alert_stale_sources)
+async def age_alerts_now(conn: AsyncConnection, settings: Settings, now: datetime | None = None) -> int:
+    """Mark stale what has not been re-sent for ALERT_STALE_AFTER_SECONDS, expire what has
+    been silent for ALERT_EXPIRE_AFTER_SECONDS (as of `now`, default the clock's); return the events."""
+    now = now or utcnow()
+    return await age_alerts(
+        conn,
+        now=now,
+        stale_before=now - timedelta(seconds=settings.alert_stale_after_seconds),
+        expire_before=now - timedelta(seconds=settings.alert_expire_after_seconds),
+        sources=settings.alert_stale_sources,
+    )
 
 
 async def publish_sla(conn: AsyncConnection, settings: Settings) -> int:

@@ -100,7 +100,7 @@ class Service:
 
         PSS rather than RSS: worker processes forked from one parent share pages,
         which RSS would count once per process."""
-        return sum(_pss_kib(pid) for pid in _tree(self.process.pid))
+        return sum(_pss_kib(pid) for pid in process_tree(self.process.pid))
 
 
 def _pss_kib(pid: int) -> int:
@@ -111,7 +111,7 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """`pid` and all its descendants."""
     found, pending = [], [pid]
     while pending:
@@ -199,7 +199,7 @@ class Subscribers:
         self.ws_url = ws_url
         self.count = count
         self.processes = max(1, min(processes, count))
-        self._children: list[asyncio.subprocess.Process] = []
+        self.children: list[asyncio.subprocess.Process] = []
 
     async def __aenter__(self) -> Subscribers:
         per, extra = divmod(self.count, self.processes)
@@ -209,8 +209,8 @@ class Subscribers:
                 sys.executable, "-m", "bench.subscriber_pool", self.ws_url, str(n), token(f"pool-{index}"),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT, limit=1 << 28,
             )  # fmt: skip
-            self._children.append(child)
-        for child in self._children:
+            self.children.append(child)
+        for child in self.children:
             assert child.stdout is not None
             line = await asyncio.wait_for(child.stdout.readline(), 300)
             if line.strip() != b"ready":
@@ -223,12 +223,12 @@ class Subscribers:
 
         The histograms cover the messages that arrived since the last collect;
         `tail_histogram` those with an index from `tail_start` on."""
-        for child in self._children:
+        for child in self.children:
             assert child.stdin is not None
             child.stdin.write(f"{expected_per_subscriber} {timeout} {tail_start}\n".encode())
             await child.stdin.drain()
         reports = []
-        for child in self._children:
+        for child in self.children:
             assert child.stdout is not None
             reports.append(json.loads(await child.stdout.readline()))
         return Delivery(
@@ -242,7 +242,7 @@ class Subscribers:
         )
 
     async def __aexit__(self, *_: object) -> None:
-        for child in self._children:
+        for child in self.children:
             if child.returncode is None:
                 child.kill()
             await child.wait()

@@ -22,13 +22,15 @@ from app.normalize.text import clean
 LABEL_VALUE_BYTES = 1024
 NAME_BYTES = 200
 SUMMARY_BYTES = 1024
+# Annotations hold descriptions, which run longer than labels.
+DESCRIPTION_BYTES = 4096
 MAX_LABELS = 100
 # Go's zero time: Alertmanager's endsAt for an alert that has not ended.
 _ZERO_YEAR = 1
 
 
-def string_map(value: Any, where: str) -> dict[str, str]:
-    """Labels or annotations: string values (numbers tolerated), plain text, bounded."""
+def string_map(value: Any, where: str, value_bytes: int = LABEL_VALUE_BYTES) -> dict[str, str]:
+    """Labels or annotations: string values (numbers tolerated), names and values plain text, bounded."""
     if value is None:
         return {}
     mapping = obj(value, where)
@@ -39,9 +41,10 @@ def string_map(value: Any, where: str) -> dict[str, str]:
         if raw is None:
             continue
         item = text(raw, f"{where}.{name}")
-        cleaned = clean(item, LABEL_VALUE_BYTES)
-        if cleaned is not None:
-            result[str(name)[:NAME_BYTES]] = cleaned
+        cleaned = clean(item, value_bytes)
+        key = clean(str(name), NAME_BYTES)
+        if cleaned is not None and key is not None:
+            result[key] = cleaned
     return result
 
 

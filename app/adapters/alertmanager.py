@@ -3,7 +3,9 @@
 A delivery is one notification of a group: several alerts, each with its own
 status (a group marked firing may hold resolved alerts: the alert's status
 wins), and `truncatedAlerts` counting the alerts left out when the receiver's
-`max_alerts` cut the list. Pure: parsed JSON in, no web, no database.
+`max_alerts` cut the list. A test notification (Grafana-based Alertmanagers
+can send one; Prometheus's own cannot) is acknowledged and stored as nothing.
+Pure: parsed JSON in, no web, no database.
 """
 
 from __future__ import annotations
@@ -12,25 +14,29 @@ from datetime import datetime
 from typing import Any
 
 from app.adapters import alert_fields as f
-from app.adapters.labelled_alert import signal_from_alert
+from app.adapters.labelled_alert import is_test_alert, signal_from_alert
 from app.domain.alerts import AlertBatch, AlertDefaults
+from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload
 
 SOURCE = "alertmanager"
 
 
-def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch:
+def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
     if not isinstance(body, dict):
         raise InvalidPayload("an Alertmanager webhook body must be a JSON object")
     if "alerts" not in body:
         raise InvalidPayload("not an Alertmanager webhook: no 'alerts'")
     alerts = f.items(body["alerts"], "alerts")
+    if alerts and all(map(is_test_alert, alerts)):
+        return Ignored("alertmanager test notification")
     group_status = f.text(body.get("status"), "status")
     signals = tuple(
         signal_from_alert(
             alert, f"alerts[{index}]", source=SOURCE, group_status=group_status, defaults=defaults, now=received_at
         )
         for index, alert in enumerate(alerts)
+        if not is_test_alert(alert)
     )
     return AlertBatch(signals=signals, truncated=truncated_count(body.get("truncatedAlerts")))
 

@@ -104,7 +104,8 @@ def _alarm(alarm: dict[str, Any], defaults: AlertDefaults, now: datetime) -> Ale
         return Ignored(f"cloudwatch alarm state {str(state)[:40]}")
     name = f.name(f.text(alarm.get("AlarmName"), "Message.AlarmName", required=True)) or "alarm"
     trigger = f.optional_obj(alarm.get("Trigger"), "Message.Trigger") or {}
-    tokens = _tokens(f.text(alarm.get("AlarmDescription"), "Message.AlarmDescription"))
+    description = f.text(alarm.get("AlarmDescription"), "Message.AlarmDescription")
+    tokens = _tokens(description)
     reason = f.text(alarm.get("NewStateReason"), "Message.NewStateReason") or ""
     at = f.timestamp(alarm.get("StateChangeTime"), "Message.StateChangeTime") or now
     dimension = _first_dimension(trigger)
@@ -128,6 +129,7 @@ def _alarm(alarm: dict[str, Any], defaults: AlertDefaults, now: datetime) -> Ale
         resource_id=dimension[1] if dimension else None,
         resource_type=dimension[0] if dimension else None,
         summary=f.name(f"{name}: {reason}", f.SUMMARY_BYTES),
+        description=f.name(description, f.DESCRIPTION_BYTES),
         labels=_labels(alarm, trigger, region, account),
     )
     return AlertBatch(signals=(signal,))

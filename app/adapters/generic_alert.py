@@ -74,6 +74,7 @@ def _signal(entry: Any, prefix: str, defaults: AlertDefaults, now: datetime) -> 
         resource_id=resource_id,
         resource_type=f.name(f.text(item.get("resource_type"), at("resource_type"))),
         summary=f.name(f.text(item.get("summary"), at("summary")), f.SUMMARY_BYTES),
+        description=f.name(f.text(item.get("description"), at("description")), f.DESCRIPTION_BYTES),
         labels=labels,
     )
 

@@ -4,7 +4,7 @@ Legacy alerting notifies per rule: `state` is `alerting`, `ok`, `no_data`,
 `paused` or `pending`, `evalMatches` lists the series that matched (empty once
 `ok`), and `tags` are the rule's tags. The service keeps one alert per rule,
 so that `ok` resolves exactly what `alerting` opened; its value is the largest
-matched value.
+matched value. The channel's "Send Test" is acknowledged and stored as nothing.
 """
 
 from __future__ import annotations
@@ -21,13 +21,26 @@ from app.normalize import alerts as vocab
 SOURCE = "grafana"
 _FIRING = frozenset({"alerting", "no_data"})
 _IGNORED = frozenset({"paused", "pending", "unknown"})
+_TEST_RULE = "Test notification"
+_TEST_MESSAGE = "Someone is testing the alert notification within"
 
 
 def is_legacy(body: dict[str, Any]) -> bool:
     return "evalMatches" in body or ("ruleId" in body and "state" in body)
 
 
+def is_test(body: dict[str, Any]) -> bool:
+    """The notification channel's "Send Test": a made-up rule named "Test notification",
+    with rule id 0 (later versions: a random id, and always this message)."""
+    if body.get("ruleName") != _TEST_RULE:
+        return False
+    message = body.get("message")
+    return body.get("ruleId") in (0, None) or (isinstance(message, str) and message.startswith(_TEST_MESSAGE))
+
+
 def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
+    if is_test(body):
+        return Ignored("grafana legacy test notification")
     state = (f.text(body.get("state"), "state", required=True) or "").strip().lower()
     if state in _IGNORED:
         return Ignored(f"grafana legacy state {state}")
@@ -43,6 +56,7 @@ def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at
     scope = ":".join(str(body.get(key) or 0) for key in ("orgId", "dashboardId", "panelId"))
     first_series = f.text(matches[0].get("metric"), "evalMatches[0].metric") if matches else None
     rule_name = f.name(f.text(body.get("ruleName"), "ruleName"))
+    message = f.name(f.text(body.get("message"), "message"), f.DESCRIPTION_BYTES)
     signal = AlertSignal(
         source=SOURCE,
         fingerprint=f"legacy-{scope}-{rule}",
@@ -59,7 +73,8 @@ def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at
         resource_id=f.name(tags.get("resource_id") or first_series),
         resource_type=f.name(tags.get("resource_type")) or ("series" if first_series else None),
         summary=f.name(f.text(body.get("title"), "title"), f.SUMMARY_BYTES),
-        labels={"rule_name": rule_name or "", **tags},
-        annotations={"message": f.name(f.text(body.get("message"), "message"), f.SUMMARY_BYTES) or ""},
+        description=message,
+        labels={**({"rule_name": rule_name} if rule_name else {}), **tags},
+        annotations={"message": message} if message else {},
     )
     return AlertBatch(signals=(signal,))

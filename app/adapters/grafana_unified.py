@@ -5,7 +5,8 @@ with `orgId`, `state`, `title`, `message` and, per alert, `values`: the
 results of the rule's expressions by reference id (`{"A": 0.12, "B": 0.12,
 "C": 1}`). The last expression is the condition (0 or 1); the one before it is
 the value the condition judged, which becomes the alert's value unless a
-`value` annotation or label says otherwise.
+`value` annotation or label says otherwise. The contact point's "Test" sends a
+made-up alert (`labelled_alert.is_test_alert`): acknowledged, stored as nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 from app.adapters import alert_fields as f
 from app.adapters.alertmanager import truncated_count
-from app.adapters.labelled_alert import signal_from_alert
+from app.adapters.labelled_alert import is_test_alert, signal_from_alert
 from app.domain.alerts import AlertBatch, AlertDefaults
+from app.domain.deliveries import Ignored
 from app.normalize import alerts as vocab
 
 SOURCE = "grafana"
@@ -26,11 +28,15 @@ def is_unified(body: dict[str, Any]) -> bool:
     return "alerts" in body
 
 
-def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch:
+def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
     alerts = f.items(body["alerts"], "alerts")
+    if alerts and all(map(is_test_alert, alerts)):
+        return Ignored("grafana test notification")
     group_status = f.text(body.get("status"), "status")
     signals = []
     for index, alert in enumerate(alerts):
+        if is_test_alert(alert):
+            continue
         where = f"alerts[{index}]"
         hint = judged_value(alert.get("values") if isinstance(alert, dict) else None, f"{where}.values")
         signals.append(

@@ -37,8 +37,23 @@ RESOURCE_KEYS = (
     "service",
     "job",
 )
-SUMMARY_KEYS = ("summary", "description", "message")
+SUMMARY_KEYS = ("summary", "message")
 STATUSES: frozenset[str] = frozenset({"firing", "resolved"})
+# Grafana's "Test" of a contact point, and Alertmanagers built on Grafana's
+# alerting (Mimir), send one made-up alert labelled so (pkg/services/ngalert/
+# notifier: newTestAlert); the user may add labels and annotations, not remove these.
+_TEST_ALERTNAME = "TestAlert"
+_TEST_INSTANCES = frozenset({"Grafana", "Alertmanager"})
+
+
+def is_test_alert(alert: Any) -> bool:
+    """The sender's own test notification, not an alert of any rule."""
+    labels = alert.get("labels") if isinstance(alert, dict) else None
+    return (
+        isinstance(labels, dict)
+        and labels.get("alertname") == _TEST_ALERTNAME
+        and labels.get("instance") in _TEST_INSTANCES
+    )
 
 
 def signal_from_alert(
@@ -55,7 +70,7 @@ def signal_from_alert(
     labels = f.string_map(item.get("labels"), f"{where}.labels")
     if not labels:
         raise InvalidPayload(f"'{where}.labels' is missing or empty: an alert is known by its labels")
-    annotations = f.string_map(item.get("annotations"), f"{where}.annotations")
+    annotations = f.string_map(item.get("annotations"), f"{where}.annotations", f.DESCRIPTION_BYTES)
     status = _status(f.text(item.get("status"), f"{where}.status") or group_status, where)
     starts_at = f.timestamp(item.get("startsAt"), f"{where}.startsAt") or now
     ends_at = f.timestamp(item.get("endsAt"), f"{where}.endsAt") if status == "resolved" else None
@@ -76,7 +91,8 @@ def signal_from_alert(
         squad=f.name(f.first_value((labels,), SQUAD_KEYS)) or defaults.squad,
         resource_id=resource[1] if resource else None,
         resource_type=labels.get("resource_type") or (resource[0] if resource else None),
-        summary=f.first_value((annotations,), SUMMARY_KEYS),
+        summary=f.name(f.first_value((annotations,), SUMMARY_KEYS), f.SUMMARY_BYTES),
+        description=annotations.get("description"),
         labels=labels,
         annotations=annotations,
     )

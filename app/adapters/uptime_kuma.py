@@ -79,6 +79,7 @@ def _tags(value: Any) -> dict[str, str]:
     for index, tag in enumerate(f.items(value or [], "monitor.tags")):
         entry = f.obj(tag, f"monitor.tags[{index}]")
         name = f.text(entry.get("name"), f"monitor.tags[{index}].name")
-        if name:
-            tags[name.strip().lower()] = f.text(entry.get("value"), f"monitor.tags[{index}].value") or ""
+        key = f.name(name.strip().lower()) if name else None
+        if key:
+            tags[key] = f.name(f.text(entry.get("value"), f"monitor.tags[{index}].value"), f.LABEL_VALUE_BYTES) or ""
     return tags

@@ -13,12 +13,12 @@ from app.errors import BodyTooLarge, MalformedBody
 async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"body is larger than {limit} bytes")
+        raise BodyTooLarge(f"body of {int(declared)} bytes is larger than {limit} bytes", size=int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(f"body is larger than {limit} bytes")
+            raise BodyTooLarge(f"body is larger than {limit} bytes", size=size)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -37,8 +37,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.batch_writer import SetWriter
-from app.api.body import parse_json, read_limited
+from app.api.body import parse_json
 from app.api.deps import runtime_of
+from app.api.refusals import read_body
 from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
@@ -74,6 +75,8 @@ class Sender(Generic[Change]):
     # The outbound call a change stands for, when it is one rather than a change
     # of state (an SNS subscription to confirm); made after the delivery commits.
     outbound: Callable[[Change], OutboundCall | None] = lambda _change: None
+    # The setting that bounds this sender's bodies (app/api/refusals.py).
+    body_limit: str = "max_webhook_body_bytes"
 
 
 class _AnswerResponse(JSONResponse):
@@ -114,7 +117,7 @@ async def receive(request: Request, sender: Sender[Change]) -> JSONResponse:
 async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
     runtime = runtime_of(request)
     settings = runtime.settings
-    raw = await read_limited(request, settings.max_webhook_body_bytes)
+    raw = await read_body(request, sender, runtime)
     _authenticate(request, sender, raw, runtime)
     _spend_sender_budget(sender.name, runtime)
     body = parse_json(raw)

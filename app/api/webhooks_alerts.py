@@ -31,7 +31,7 @@ from app.normalize import alerts as vocab
 from app.normalize.text import clean
 from app.outbound.queue import OutboundCall
 from app.outbound.sns import confirmation
-from app.store.alerts import apply_alert_batch
+from app.store.alerts import ALERT_WRITER, apply_alert_batch
 
 _log = logging.getLogger(__name__)
 
@@ -66,8 +66,6 @@ def defaults_from(query: Mapping[str, str], settings: Settings, severity: Severi
 
 
 async def _apply_batch(conn: AsyncConnection, batch: AlertBatch, now: datetime) -> int:
-    if batch.truncated:
-        _log.warning("a group arrived with %d alerts truncated: those are left as they were", batch.truncated)
     return await apply_alert_batch(conn, batch, now=now)
 
 
@@ -95,6 +93,8 @@ _ALERT_FORMATS: dict[str, tuple[Parse, Severity]] = {
     "uptime-kuma": (lambda body, defaults, now: uptime_kuma.parse_delivery(body, defaults, received_at=now), "high"),
 }
 ALERT_SENDER_NAMES = tuple(_ALERT_FORMATS)
+# Senders that post a whole alert group in one body (docs/monitoring.md recommends max_alerts: 0).
+_GROUP_SENDERS = frozenset({"alertmanager", "grafana"})
 
 
 def alert_sender(name: str, query: Mapping[str, str]) -> Sender[AlertBatch]:
@@ -105,7 +105,16 @@ def alert_sender(name: str, query: Mapping[str, str]) -> Sender[AlertBatch]:
         return parse(body, defaults_from(query, settings, severity), now)
 
     authenticate = authenticate_grafana if name == "grafana" else _token_only
-    return Sender(name=name, authenticate=authenticate, translate=translate, apply=_apply_batch)
+    return Sender(
+        name=name,
+        authenticate=authenticate,
+        translate=translate,
+        apply=_apply_batch,
+        # A group sender's deliveries arriving together commit together (a connection of their own,
+        # opened on the first); the others' few alerts go through the pool, set-based all the same.
+        set_writer=ALERT_WRITER if name in _GROUP_SENDERS else None,
+        body_limit="max_alert_body_bytes" if name in _GROUP_SENDERS else "max_webhook_body_bytes",
+    )
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.adapters.jira.mapping import JiraMapping, SquadRule
 from app.adapters.jira.webhook import parse_delivery
 from app.api import webhook_docs
+from app.api.deps import runtime_of
 from app.api.ingest import Sender, receive
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
@@ -36,13 +38,28 @@ def _authenticate(request: Request, body: bytes, settings: Settings) -> None:
         return
     signature = request.headers.get("x-hub-signature")
     signed = secret is not None and valid_hmac_sha256(secret, body, signature, prefix="sha256=")
-    presented = [request.headers.get(name) for name in _TOKEN_HEADERS]
-    presented += [bearer_or_basic_password(request)] + [request.query_params.get(p) for p in _TOKEN_PARAMETERS]
-    accepted = [value for value in (secret, token) if value is not None]
     require(
-        signed or any(same_secret(expected, value) for expected in accepted for value in presented),
+        signed or _presents(request, secret) or _presents(request, token),
         "Jira signature (X-Hub-Signature) or webhook token",
     )
+
+
+def _presents(request: Request, expected: str | None) -> bool:
+    """Whether the request carries `expected` as a token (header, basic password, bearer or query)."""
+    if expected is None:
+        return False
+    presented = [request.headers.get(name) for name in _TOKEN_HEADERS]
+    presented += [bearer_or_basic_password(request)] + [request.query_params.get(p) for p in _TOKEN_PARAMETERS]
+    return any(same_secret(expected, value) for value in presented)
+
+
+def snapshots_allowed(request: Request, settings: Settings) -> bool:
+    """Whether this delivery may be read as an Automation snapshot: it came with the
+    Automation token, or no Jira credential is set at all (development)."""
+    if settings.jira_webhook_secret is None and settings.jira_webhook_token is None:
+        return True
+    token = settings.jira_webhook_token.get_secret_value() if settings.jira_webhook_token else None
+    return _presents(request, token)
 
 
 class _MappingCache:
@@ -78,13 +95,18 @@ _mapping_for = _MappingCache()
 
 
 def _translate(body: Any, received_at: datetime, settings: Settings) -> IssueChange | Ignored:
-    return parse_delivery(body, _mapping_for(settings), received_at=received_at)
+    return parse_delivery(body, _mapping_for(settings), received_at=received_at, snapshots=False)
+
+
+def _translate_with_snapshots(body: Any, received_at: datetime, settings: Settings) -> IssueChange | Ignored:
+    return parse_delivery(body, _mapping_for(settings), received_at=received_at, snapshots=True)
 
 
 async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
     return await apply_issue_change(conn, change, now=now)
 
 
+# A delivery without the Automation token: only webhook envelopes are read.
 JIRA: Sender[IssueChange] = Sender(
     name="jira",
     authenticate=_authenticate,
@@ -93,6 +115,8 @@ JIRA: Sender[IssueChange] = Sender(
     delivery_key=lambda request: request.headers.get("x-atlassian-webhook-identifier"),
     set_writer=ISSUE_WRITER,
 )
+# One with it: Automation's issue data (no envelope) is read too.
+JIRA_AUTOMATION: Sender[IssueChange] = replace(JIRA, translate=_translate_with_snapshots)
 
 
 @router.post(
@@ -108,5 +132,7 @@ JIRA: Sender[IssueChange] = Sender(
 async def receive_jira(request: Request) -> JSONResponse:
     """Jira Cloud, Server/Data Center and Automation deliveries. Issue types named in INCIDENT_ISSUE_TYPES
     become incidents, the others tasks; `jira:issue_deleted` deletes. With JIRA_WEBHOOK_SECRET or
-    JIRA_WEBHOOK_TOKEN set, the delivery needs a valid `X-Hub-Signature` or the token (docs/jira.md)."""
-    return await receive(request, JIRA)
+    JIRA_WEBHOOK_TOKEN set, the delivery needs a valid `X-Hub-Signature` or the token (docs/jira.md); a body
+    without `webhookEvent` (Automation's issue data) is read only with JIRA_WEBHOOK_TOKEN, else 422."""
+    sender = JIRA_AUTOMATION if snapshots_allowed(request, runtime_of(request).settings) else JIRA
+    return await receive(request, sender)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from app.clock import iso
 
@@ -76,8 +76,10 @@ class NotificationData(Payload):
 
 # Alerts and metrics. `status` and `resolved_at` are additions to the
 # contract's alert payload (docs/protocol.md): without them a subscriber
-# cannot tell a resolution from another firing.
-AlertStatus = Literal["firing", "resolved", "stale"]
+# cannot tell a resolution from another firing. `summary`, `description` and
+# `labels` are additions too: what people read of an alert (plain text,
+# bounded so that the message stays under 10 KB: app/domain/alert_text.py).
+AlertStatus = Literal["firing", "resolved", "stale", "expired"]
 
 
 class AlertData(Payload):
@@ -89,10 +91,32 @@ class AlertData(Payload):
     environment: str
     severity: Severity
     triggered_at: Timestamp
-    status: AlertStatus
+    status: AlertStatus = Field(
+        description="Extension: `firing`; `resolved` by its sender; `stale`: not re-sent for "
+        "ALERT_STALE_AFTER_SECONDS; `expired`: stale for ALERT_EXPIRE_AFTER_SECONDS and closed by the service."
+    )
     resource_id: str | None = None
     resource_type: str | None = None
-    resolved_at: Timestamp | None = None
+    resolved_at: Timestamp | None = Field(
+        default=None,
+        description="Extension: when the sender says the alert ended (`resolved`), or when the service closed it "
+        "(`expired`).",
+    )
+    summary: str | None = Field(default=None, description="Extension: the sender's one-line summary, plain text.")
+    description: str | None = Field(
+        default=None,
+        description="Extension: the sender's longer description, plain text; long text is cut with a marker.",
+    )
+    labels: dict[str, str] | None = Field(
+        default=None,
+        description="Extension: the labels (or tags) the sender identifies the alert by, plain text; values are "
+        "cut with a marker, and labels past the message's budget are left out.",
+    )
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _no_empty_labels(cls, value: object) -> object:
+        return value or None  # an alert without labels carries none, as stored ({}) or as sent
 
 
 class MetricData(Payload):

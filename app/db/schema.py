@@ -166,6 +166,8 @@ event_log_state = Table(
 alerts.append_column(Column("annotations", JSONB, nullable=False, server_default="{}"))
 alerts.append_column(Column("summary", Text))
 alerts.append_column(Column("last_seen_at", DateTime(timezone=True), nullable=False))
+# What subscribers read of an alert (migration 0006a).
+alerts.append_column(Column("description", Text))
 
 alert_history = Table(
     "alert_history",

@@ -14,7 +14,11 @@ Lifecycle:
 - a firing that starts after the stored occurrence re-opens a resolved alert;
   a late copy of the old occurrence (same or earlier start) changes nothing;
 - a firing alert not re-sent for a while is marked stale by a job (`mark_stale`),
-  and comes back to firing with its next notification.
+  and comes back to firing with its next notification;
+- a stale alert still not heard of after a longer while is closed by the same
+  job (`expire`, status expired): Alertmanager never sends the resolution of
+  an alert that resolved while silenced. Its next firing re-opens it, its
+  resolution resolves it: the sender's word beats the service's guess.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from datetime import datetime
 from typing import Literal
 
 from app.contract.payloads import AlertData, AlertOperator, Severity
+from app.domain.alert_text import fit, message_labels
 
 SignalStatus = Literal["firing", "resolved"]
 
@@ -75,6 +80,7 @@ class AlertSignal:
     resource_id: str | None = None
     resource_type: str | None = None
     summary: str | None = None
+    description: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     # The generic sender may name the alert's id itself.
@@ -86,7 +92,7 @@ class AlertSignal:
 
     def payload(self, now: datetime) -> AlertData:
         resolved = self.status == "resolved"
-        return AlertData(
+        data = AlertData(
             id=self.id,
             metric=self.metric,
             value=self.value,
@@ -99,7 +105,11 @@ class AlertSignal:
             resource_id=self.resource_id,
             resource_type=self.resource_type,
             resolved_at=(self.ends_at or now) if resolved else None,
+            summary=self.summary,
+            description=self.description,
+            labels=message_labels(self.labels),
         )
+        return fit(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +147,8 @@ def plan_alert(current: StoredAlert | None, signal: AlertSignal, now: datetime) 
         if _as_stored(signal.starts_at) <= stored.triggered_at:
             return AlertDecision(None, stored)  # a late copy of the occurrence already resolved
         return AlertDecision("updated", incoming)
+    if stored.status == "expired" and signal.starts_at > stored.triggered_at:
+        return AlertDecision("updated", incoming)  # a new occurrence after the service closed the old one
     # Still the same occurrence: it began when it was first seen firing.
     same = incoming.model_copy(update={"triggered_at": min(stored.triggered_at, incoming.triggered_at)})
     return AlertDecision(None if same == stored else "updated", same)
@@ -159,3 +171,8 @@ def _as_stored(moment: datetime) -> datetime:
 
 def mark_stale(stored: AlertData) -> AlertData:
     return stored.model_copy(update={"status": "stale"})
+
+
+def expire(stored: AlertData, now: datetime) -> AlertData:
+    """A stale alert closed by the service: `resolved_at` says when it was closed."""
+    return stored.model_copy(update={"status": "expired", "resolved_at": now})

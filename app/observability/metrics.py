@@ -42,6 +42,9 @@ WEBHOOK_OUTCOMES = (
     "error",
 )
 DROP_REASONS = ("slow_consumer", "token_expired", "rate_limited")
+WEBHOOK_SENDERS = ("jira", "alertmanager", "grafana", "generic", "uptime-kuma", "cloudwatch")
+# Answers a sender takes as final (4xx): what it sent is lost unless it sends it again.
+WEBHOOK_REFUSALS = ("too_large", "rejected", "unauthenticated", "rate_limited")
 
 # The socket side.
 CONNECTIONS = Gauge("ops_bridge_ws_connections", "Open WebSocket connections on /api/ws", multiprocess_mode="livesum")
@@ -98,6 +101,12 @@ LISTENER_LAG_SECONDS = Histogram(
 
 # The webhook side.
 WEBHOOKS = Counter("ops_bridge_webhooks", "Webhook deliveries by sender and outcome", ["sender", "outcome"])
+WEBHOOKS_REFUSED = Counter(
+    "ops_bridge_webhooks_refused",
+    "Webhook deliveries refused with an answer senders take as final (4xx), by sender and reason; "
+    "every series exists from the start, so an alert on any increase sees the first refusal",
+    ["sender", "reason"],
+)
 WEBHOOK_SECONDS = Histogram(
     "ops_bridge_webhook_seconds", "Time to answer a webhook delivery", ["sender"], buckets=_REQUEST_BUCKETS
 )
@@ -177,10 +186,17 @@ def webhook_answered(sender: str, outcome: str, seconds: float) -> None:
     duration.observe(seconds)
 
 
+def webhook_refused(sender: str, reason: str) -> None:
+    WEBHOOKS_REFUSED.labels(sender=sender, reason=reason).inc()
+
+
 def _initialise() -> None:
     """Series that exist from the start, at zero, so rates and alerts see them before the first event."""
     for reason in DROP_REASONS:
         DROPPED.labels(reason=reason)
+    for sender in WEBHOOK_SENDERS:
+        for refusal in WEBHOOK_REFUSALS:
+            WEBHOOKS_REFUSED.labels(sender=sender, reason=refusal)
     for topic in TOPICS:
         SUBSCRIPTIONS.labels(topic=topic)
 

@@ -57,12 +57,15 @@ class WebhookObservation:
         outcome = outcome_of_error(error)
         status = error.status if isinstance(error, InputError) else 503
         detail = error.message if isinstance(error, InputError) else kind_of(error)
+        if outcome in metrics.WEBHOOK_REFUSALS:
+            metrics.webhook_refused(self.sender, outcome)
         self._record(outcome, status if outcome != "error" else 500, events=0, detail=detail)
 
     def _record(self, outcome: str, status: int, *, events: object, detail: object) -> None:
         seconds = time.perf_counter() - self.started
         metrics.webhook_answered(self.sender, outcome, seconds)
-        level = logging.WARNING if outcome in ("unavailable", "error") else logging.INFO
+        # A body refused unread is a whole delivery (an alert group) lost: say it loudly.
+        level = logging.WARNING if outcome in ("unavailable", "error", "too_large") else logging.INFO
         key = self.delivery_key[:_MAX_KEY] if self.delivery_key else None
         _log.log(
             level,

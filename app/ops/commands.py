@@ -92,7 +92,7 @@ def _selection(args: argparse.Namespace, *, failed: bool = False) -> Selection:
     except TimeError as exc:
         raise UsageError(str(exc)) from None
     chosen = [_sender(name).name for name in _commas(args.sender)]
-    outcomes = ["rejected"] if failed else _commas(args.outcome)
+    outcomes = ["rejected", "refused"] if failed else _commas(args.outcome)
     unknown = sorted(set(outcomes) - set(OUTCOMES))
     if unknown:
         raise UsageError(f"unknown outcome {unknown[0]!r}: one of {', '.join(OUTCOMES)}")

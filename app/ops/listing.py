@@ -1,5 +1,6 @@
 """`ops-bridge deliveries`: the raw delivery log, newest first; `--failed` for the
-deliveries that did not map (outcome `rejected`), each with its error."""
+deliveries that did not map (outcome `rejected`) or were refused unread (`refused`:
+over their body limit), each with its error."""
 
 from __future__ import annotations
 

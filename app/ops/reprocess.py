@@ -147,7 +147,9 @@ async def _run(conn: AsyncConnection, settings: Settings, delivery: Delivery) ->
     entry = SENDERS.get(delivery.sender)
     if entry is None:
         return _result(delivery, delivery.outcome, skipped=f"no sender called {delivery.sender!r} any more")
-    sender = entry.build(delivery.query)
+    if delivery.outcome == "refused":
+        return _result(delivery, delivery.outcome, skipped="refused unread (over its body limit): no body to run again")
+    sender = entry.sender_for(delivery)
     when = delivery.received_at
     try:
         change = sender.translate(parse_json(delivery.body), when, settings)

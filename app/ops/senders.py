@@ -12,15 +12,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.adapters.jira.webhook import SNAPSHOT_REFUSED
 from app.api.ingest import Sender
 from app.api.webhooks_alerts import ALERT_SENDER_NAMES, alert_sender, is_subscription, sns_sender
-from app.api.webhooks_jira import JIRA
+from app.api.webhooks_jira import JIRA, JIRA_AUTOMATION
+from app.store.deliveries import Delivery
 
 Build = Callable[[Mapping[str, str]], Sender[Any]]
 
 
 def _jira(_query: Mapping[str, str]) -> Sender[Any]:
     return JIRA
+
+
+def _jira_for(delivery: Delivery) -> Sender[Any]:
+    """A stored Jira delivery passed authentication when it arrived; it is read as an
+    Automation snapshot again unless it was refused as one for lacking the Automation
+    token (the credential is not kept, its refusal is)."""
+    refused = delivery.error is not None and delivery.error.startswith(SNAPSHOT_REFUSED)
+    return JIRA if refused else JIRA_AUTOMATION
 
 
 def _alerts(name: str) -> Build:
@@ -36,14 +46,19 @@ class SenderEntry:
     # False for a change whose apply is an outbound call (confirming an SNS
     # subscription), not a change of state: never repeated by reprocessing.
     replays: Callable[[object], bool] = lambda _change: True
+    # The sender a stored delivery is run through again, when more than its query decides it.
+    rebuild: Callable[[Delivery], Sender[Any]] | None = None
 
     @property
     def path(self) -> str:
         return f"/api/webhooks/{self.endpoint}"
 
+    def sender_for(self, delivery: Delivery) -> Sender[Any]:
+        return self.rebuild(delivery) if self.rebuild is not None else self.build(delivery.query)
+
 
 _ENTRIES = (
-    SenderEntry("jira", "jira", _jira),
+    SenderEntry("jira", "jira", _jira, rebuild=_jira_for),
     *(SenderEntry(name, "alerts" if name == "generic" else name, _alerts(name)) for name in ALERT_SENDER_NAMES),
     SenderEntry("cloudwatch", "cloudwatch", sns_sender, replays=lambda change: not is_subscription(change)),
 )

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.driver import Rows, Statement, rows_json
 from app.db.schema import webhook_deliveries
 
-Outcome = Literal["applied", "unchanged", "ignored", "rejected"]
+# `refused`: answered 413 unread (app/api/refusals.py); kept without its body.
+Outcome = Literal["applied", "unchanged", "ignored", "rejected", "refused"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 _SECRET_HINTS = ("authorization", "cookie", "signature", "token", "secret", "password", "api-key", "apikey")

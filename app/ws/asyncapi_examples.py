@@ -49,6 +49,10 @@ def _events() -> dict[type[BaseModel], BaseModel]:
                 threshold=300.0, operator="greater_than", environment="production", severity="medium",
                 resource_id="pg-orders-02:9187", resource_type="instance", triggered_at=_at(10, 29, 52, 118),
                 status="resolved", resolved_at=_at(11, 58, 22, 118),
+                summary="Replication lag 312s on pg-orders-02",
+                description="Replica pg-orders-02 is 312 s behind its primary (threshold 300 s).",
+                labels={"alertname": "PostgresReplicationLag", "env": "prod", "instance": "pg-orders-02:9187",
+                        "severity": "warning", "squad": "platform"},
             ),
         ),
         ev.NotificationEvent: ev.NotificationEvent(

@@ -108,6 +108,34 @@ async def jira_webhook(request: Request):
     return {"status": "ok", "id": row_id}
 
 
+@app.post("/api/webhooks/alertmanager")
+async def alertmanager_webhook(request: Request):
+    """Each alert of the group stored and published on its own, as the Jira webhook is."""
+    payload = await request.json()
+    for alert in payload["alerts"]:
+        row_id = await pool.fetchval("INSERT INTO webhooks (payload) VALUES ($1) RETURNING id", json.dumps(alert))
+        labels, annotations = alert["labels"], alert.get("annotations", {})
+        now = datetime.now(timezone.utc).isoformat()
+        message = {
+            "id": row_id,
+            "type": "alert",
+            "action": "created",
+            "data": {
+                "id": alert.get("fingerprint"),
+                "metric": labels.get("alertname"),
+                "severity": labels.get("severity", "medium"),
+                "environment": labels.get("env", "production"),
+                "status": alert["status"],
+                "triggered_at": alert.get("startsAt"),
+                "summary": annotations.get("summary"),
+                "labels": labels,
+            },
+            "timestamp": now,
+        }
+        await broadcast.publish(channel=CHANNEL, message=json.dumps(message))
+    return {"status": "ok", "alerts": len(payload["alerts"])}
+
+
 def _token(websocket: WebSocket) -> str | None:
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

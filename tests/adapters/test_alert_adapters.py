@@ -28,8 +28,10 @@ def _batch(result: object) -> AlertBatch:
 
 
 def test_alertmanager_group_maps_labels_and_annotations_to_the_contract() -> None:
-    batch = alertmanager.parse_delivery(
-        fixture_json("alertmanager/firing_group_three_alerts.json"), DEFAULTS, received_at=NOW
+    batch = _batch(
+        alertmanager.parse_delivery(
+            fixture_json("alertmanager/firing_group_three_alerts.json"), DEFAULTS, received_at=NOW
+        )
     )
 
     first, _, third = batch.signals
@@ -47,8 +49,10 @@ def test_alertmanager_group_maps_labels_and_annotations_to_the_contract() -> Non
 
 
 def test_alertmanager_alert_status_wins_over_the_group_status() -> None:
-    batch = alertmanager.parse_delivery(
-        fixture_json("alertmanager/mixed_group_firing_with_resolved.json"), DEFAULTS, received_at=NOW
+    batch = _batch(
+        alertmanager.parse_delivery(
+            fixture_json("alertmanager/mixed_group_firing_with_resolved.json"), DEFAULTS, received_at=NOW
+        )
     )
 
     firing, resolved = batch.signals
@@ -60,7 +64,9 @@ def test_alertmanager_alert_status_wins_over_the_group_status() -> None:
 
 
 def test_alertmanager_truncated_alerts_are_counted() -> None:
-    batch = alertmanager.parse_delivery(fixture_json("alertmanager/truncated_group.json"), DEFAULTS, received_at=NOW)
+    batch = _batch(
+        alertmanager.parse_delivery(fixture_json("alertmanager/truncated_group.json"), DEFAULTS, received_at=NOW)
+    )
 
     assert batch.truncated == 4
     assert len(batch.signals) == 1
@@ -72,8 +78,8 @@ def test_an_alert_without_a_fingerprint_is_known_by_its_sorted_labels() -> None:
     reordered = json.loads(json.dumps(body))
     reordered["alerts"][0]["labels"] = dict(reversed(list(body["alerts"][0]["labels"].items())))
 
-    one = alertmanager.parse_delivery(body, DEFAULTS, received_at=NOW).signals[0]
-    two = alertmanager.parse_delivery(reordered, DEFAULTS, received_at=NOW).signals[0]
+    one = _batch(alertmanager.parse_delivery(body, DEFAULTS, received_at=NOW)).signals[0]
+    two = _batch(alertmanager.parse_delivery(reordered, DEFAULTS, received_at=NOW)).signals[0]
 
     assert one.fingerprint == two.fingerprint == label_fingerprint(body["alerts"][0]["labels"])
 
@@ -97,8 +103,10 @@ def test_alertmanager_bodies_of_the_wrong_shape_name_the_problem(body: Any, prob
 
 
 def test_grafana_unified_takes_the_value_the_condition_judged() -> None:
-    batch = grafana_unified.parse_delivery(
-        fixture_json("grafana/unified_firing_two_alerts.json"), DEFAULTS, received_at=NOW
+    batch = _batch(
+        grafana_unified.parse_delivery(
+            fixture_json("grafana/unified_firing_two_alerts.json"), DEFAULTS, received_at=NOW
+        )
     )
 
     first, second = batch.signals

@@ -3,15 +3,18 @@ the contract's alert messages out on a real socket; bad bodies refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
+from app.normalize.text import TRUNCATION_MARKER
 from tests.conftest import make_settings, token
-from tests.support.alerts import count, rows
+from tests.support.alerts import am_alert, am_group, count, rows
 from tests.support.clients import expect_silence, fixture_bytes, fixture_json, open_stream, receive, receive_events
 from tests.support.logwatch import watching
 from tests.support.loopback import recording_server
@@ -43,6 +46,19 @@ async def test_alertmanager_group_of_three_becomes_three_created_alerts(
         "resource_type": "pod",
         "triggered_at": "2025-01-17T10:14:37.482Z",
         "status": "firing",
+        "summary": "Checkout p99 latency 4.31s on checkout-api-7d9f8b6c4-x2kq9",
+        "description": "p99 latency for /v2/orders has been > 2s for 10m (current 4.31s).",
+        "labels": {
+            "alertname": "CheckoutHighLatency",
+            "env": "prod",
+            "instance": "checkout-api-7d9f8b6c4-x2kq9:8080",
+            "job": "checkout-api",
+            "namespace": "shop",
+            "pod": "checkout-api-7d9f8b6c4-x2kq9",
+            "service": "checkout",
+            "severity": "critical",
+            "squad": "checkout",
+        },
     }
 
 
@@ -119,6 +135,106 @@ async def test_uptime_kuma_monitor_down_then_up(server: RunningServer, http: htt
     assert test_message.status_code == 202
     assert (down["data"]["metric"], down["data"]["value"], down["data"]["status"]) == ("monitor_up", 0.0, "firing")
     assert (up["data"]["status"], up["data"]["resolved_at"]) == ("resolved", "2025-01-17T10:47:30.004Z")
+
+
+def _test_alert(instance: str) -> dict[str, Any]:
+    """The made-up alert a receiver test sends (Grafana's contact point, Grafana-based Alertmanagers)."""
+    made_up = {
+        "labels": {"alertname": "TestAlert", "instance": instance},
+        "annotations": {"summary": "Notification test"},
+    }
+    return am_alert("57c6d9296de2ad39") | made_up
+
+
+def _with_test_alert(instance: str) -> dict[str, Any]:
+    return am_group(am_alert("real", value="3"), _test_alert(instance))
+
+
+_TEST_NOTIFICATIONS = {
+    "grafana-contact-point": ("/api/webhooks/grafana", fixture_bytes("grafana/unified_test_notification.json")),
+    "grafana-legacy-rule-0": ("/api/webhooks/grafana", fixture_bytes("grafana/legacy_test_notification.json")),
+    "grafana-legacy-random-rule-id": (
+        "/api/webhooks/grafana",
+        fixture_bytes("grafana/legacy_test_notification.json").replace(b'"ruleId":0', b'"ruleId":7008839925862512012'),
+    ),
+    "alertmanager-receiver-test": (
+        "/api/webhooks/alertmanager",
+        json.dumps(am_group(_test_alert("Alertmanager"))).encode(),
+    ),
+    "uptime-kuma": ("/api/webhooks/uptime-kuma", fixture_bytes("uptime_kuma/test_notification.json")),
+}
+
+
+@pytest.mark.parametrize("sender", list(_TEST_NOTIFICATIONS))
+async def test_a_senders_test_notification_is_acknowledged_and_stored_as_nothing(
+    server: RunningServer, http: httpx.AsyncClient, database_url: str, sender: str
+) -> None:
+    path, body = _TEST_NOTIFICATIONS[sender]
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        response = await http.post(path, content=body)
+        assert await expect_silence(ws) == []
+
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "ignored"
+    assert count(database_url, "alerts") == count(database_url, "events") == 0
+    assert rows(database_url, "SELECT outcome FROM webhook_deliveries") == [("ignored",)]
+
+
+async def test_a_test_alert_beside_real_ones_is_left_out_and_the_real_ones_stored(
+    server: RunningServer, http: httpx.AsyncClient, database_url: str
+) -> None:
+    response = await http.post("/api/webhooks/alertmanager", json=_with_test_alert("Grafana"))
+
+    assert response.json() == {"status": "stored", "events": 1}
+    assert rows(database_url, "SELECT id FROM alerts") == [("alert-alertmanager-real",)]
+
+
+async def test_subscribers_and_the_api_read_summary_description_and_labels_as_plain_text(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    sent = am_alert("fp1", team="<b>platform</b>")
+    sent["annotations"] |= {
+        "summary": "Disk <i>full</i> on db-01 &amp; db-02",
+        "description": "Free space below 5%<script>alert(1)</script>\nSee the runbook.",
+    }
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        await http.post("/api/webhooks/alertmanager", json=am_group(sent))
+        [message] = await receive_events(ws, 1)
+    read = (await http.get("/api/alerts/alert-alertmanager-fp1", headers={"Authorization": f"Bearer {token()}"})).json()
+
+    data = message["data"]
+    assert data["summary"] == "Disk full on db-01 & db-02"
+    assert data["description"] == "Free space below 5%\nSee the runbook."
+    assert data["labels"]["team"] == "platform"
+    assert {key: read[key] for key in ("summary", "description", "labels")} == {
+        key: data[key] for key in ("summary", "description", "labels")
+    }
+
+
+async def test_an_alert_with_huge_texts_fits_one_message_cut_with_the_marker_and_a_repeat_sends_nothing(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """Quotes and newlines double once escaped; a hundred labels of a kilobyte each: the
+    message stays under 10 KB, the texts are cut with the marker, and the same alert sent
+    again is cut the same way, so it compares equal to what is stored."""
+    sent = am_alert("fp1", **{f"label_{i:03d}": "v" * 1024 for i in range(90)})
+    sent["annotations"] |= {"summary": '"quoted" ' * 600, "description": 'line "one"\n' * 5000}
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        first = await http.post("/api/webhooks/alertmanager", json=am_group(sent))
+        raw = await asyncio.wait_for(ws.recv(), 10)
+        repeat = await http.post("/api/webhooks/alertmanager", json=am_group(sent))
+        assert await expect_silence(ws) == []
+
+    assert len(raw.encode() if isinstance(raw, str) else raw) < 10 * 1024
+    data = json.loads(raw)["data"]
+    assert data["description"].endswith(TRUNCATION_MARKER)
+    assert data["summary"].endswith(TRUNCATION_MARKER)
+    assert {"alertname", "env", "severity", "squad"} <= set(data["labels"])
+    assert all(len(value.encode()) <= 256 for value in data["labels"].values())
+    assert (first.json()["events"], repeat.json()["events"]) == (1, 0)
 
 
 async def test_cloudwatch_through_sns_confirms_the_subscription_then_takes_alarms(

@@ -130,10 +130,35 @@ async def test_a_sender_that_cannot_sign_may_present_the_token_instead(
     guarded: tuple[RunningServer, httpx.AsyncClient], headers: dict[str, str], query: str
 ) -> None:
     _, http = guarded
-    response = await http.post(JIRA + query, content=fixture_bytes(AUTOMATION), headers=headers)
+    # Automation sends issue data; Server webhooks, which present the secret in their URL, an envelope.
+    body = DATACENTER if FIXTURE_SECRET in (headers.get("X-Ops-Bridge-Token", "") + query) else AUTOMATION
+    response = await http.post(JIRA + query, content=fixture_bytes(body), headers=headers)
 
     assert response.status_code == 200
     assert response.json()["status"] == "stored"
+
+
+@pytest.mark.parametrize("credential", ["signature", "the-secret-as-token", "the-secret-in-query"])
+async def test_issue_data_without_the_automation_token_is_refused_and_creates_nothing(
+    guarded: tuple[RunningServer, httpx.AsyncClient], database_url: str, credential: str
+) -> None:
+    """A body without `webhookEvent` creates the issue it describes only when it comes with
+    JIRA_WEBHOOK_TOKEN: the system webhook's secret vouches for the sender, not for the shape."""
+    running, http = guarded
+    body = fixture_bytes(AUTOMATION)
+    headers, query = {
+        "signature": ({"X-Hub-Signature": _signature(body)}, ""),
+        "the-secret-as-token": ({"X-Ops-Bridge-Token": FIXTURE_SECRET}, ""),
+        "the-secret-in-query": ({}, f"?secret={FIXTURE_SECRET}"),
+    }[credential]
+    async with await open_stream(running.ws, token()) as ws:
+        await receive(ws)
+        response = await http.post(JIRA + query, content=body, headers=headers)
+        assert await expect_silence(ws) == []
+
+    assert response.status_code == 422
+    assert "JIRA_WEBHOOK_TOKEN" in response.json()["error"]["message"]
+    assert nothing_stored(database_url)
 
 
 async def test_only_the_token_set_is_enough_to_require_one(database_url: str, tmp_path: Path) -> None:

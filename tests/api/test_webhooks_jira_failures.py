@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import make_settings, token
 from tests.support.clients import expect_silence, fixture_bytes, open_stream, receive, receive_events
 from tests.support.database import PgServer
-from tests.support.deliveries import JIRA, count, nothing_stored, post_fixture
+from tests.support.deliveries import JIRA, count, nothing_stored, post_fixture, rows
 from tests.support.outages import unreachable
 from tests.support.server import RunningServer, server_in_thread
 
@@ -120,7 +120,9 @@ async def test_a_body_declared_over_the_limit_is_refused_before_it_is_sent(
     status = await _status_line(server.port, head)
 
     assert status.startswith(b"HTTP/1.1 413")
-    assert count(database_url, "webhook_deliveries") == 0
+    assert nothing_stored(database_url)
+    # No credential is set (development): the refusal is kept, without a body, for `deliveries --failed`.
+    assert rows(database_url, "SELECT outcome, length(body) FROM webhook_deliveries") == [("refused", 0)]
 
 
 async def test_a_delivery_over_the_limit_gets_413_whether_declared_or_streamed(
@@ -139,11 +141,14 @@ async def test_a_delivery_over_the_limit_gets_413_whether_declared_or_streamed(
             declared = await http.post(JIRA, content=huge)
             streamed = await http.post(JIRA, content=chunks())
 
-    for response in (declared, streamed):
-        assert response.status_code == 413
-        assert response.json()["error"] == {"code": "PAYLOAD_TOO_LARGE", "message": "body is larger than 65536 bytes"}
+    assert declared.status_code == streamed.status_code == 413
+    assert declared.json()["error"] == {
+        "code": "PAYLOAD_TOO_LARGE",
+        "message": f"body of {len(huge)} bytes is larger than 65536 bytes (MAX_WEBHOOK_BODY_BYTES)",
+    }
+    assert streamed.json()["error"]["message"] == "body is larger than 65536 bytes (MAX_WEBHOOK_BODY_BYTES)"
     assert nothing_stored(database_url)
-    assert count(database_url, "webhook_deliveries") == 0
+    assert rows(database_url, "SELECT outcome FROM webhook_deliveries") == [("refused",), ("refused",)]
 
 
 async def test_with_the_database_unreachable_jira_gets_503_and_its_retry_is_stored_once(

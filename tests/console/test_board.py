@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import expect
 
+from app.db.engine import create_engine
+from app.monitoring_jobs import age_alerts_now
 from tests.conftest import token
 from tests.support.alerts import am_alert
 from tests.support.browser import BoardPage, post_alerts, post_issue
@@ -86,6 +88,34 @@ async def test_an_alerts_resolution_turns_its_card_to_resolved_and_out_of_the_fi
     )
     assert firing_border == "rgb(63, 185, 80)"  # --resolved
     assert float(resolved_opacity) < 1
+
+
+async def test_an_alert_the_service_expires_is_shown_closed_and_out_of_the_stale_count(
+    board: BoardPage, server: RunningServer
+) -> None:
+    """An alert that resolved while silenced never gets its resolution: once the service expires it
+    (docs/monitoring.md), the board shows it ended, as a resolution, instead of stale for ever."""
+    await board.sign_in(token())
+    await post_alerts(server.http, am_alert("x1", alertname="DiskFull", severity="critical"))
+    card = board.alerts.first
+    await expect(card.locator(".badge[data-status]")).to_have_text("firing")
+
+    settings = server.settings
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url)
+    try:
+        for silent in (settings.alert_stale_after_seconds, settings.alert_expire_after_seconds):
+            async with engine.begin() as conn:
+                await age_alerts_now(conn, settings, now=datetime.now(UTC) + timedelta(seconds=silent + 60))
+            if silent == settings.alert_stale_after_seconds:
+                await expect(card.locator(".badge[data-status]")).to_have_text("stale")
+    finally:
+        await engine.dispose()
+
+    await expect(card).to_have_attribute("data-state", "expired")
+    await expect(card.locator(".badge[data-status]")).to_have_text("expired")
+    await expect(board.count("alerts")).to_have_text("0")
+    assert float(await card.evaluate("(node) => getComputedStyle(node).opacity")) < 1
 
 
 async def test_filters_narrow_the_board_and_widen_it_again_and_live_in_the_url(

@@ -126,6 +126,36 @@ async def test_a_delivery_that_still_does_not_map_stays_rejected_with_todays_err
     assert count(database_url, "events") == 0
 
 
+async def test_issue_data_refused_for_lacking_the_automation_token_stays_refused_and_accepted_data_reapplies(
+    database_url: str, settings: Settings
+) -> None:
+    """The credential a delivery came with is not kept; its refusal is, and decides."""
+    body = fixture_bytes("jira_automation/send_web_request_issue_data_jira_format.json")
+    accepted = store_delivery(database_url, "jira", body, outcome="applied", error=None)
+    refused_error = (
+        "a body without 'webhookEvent' is read as a Jira Automation snapshot only when it comes with the "
+        "Automation token (JIRA_WEBHOOK_TOKEN); this one did not"
+    )
+    refused = store_delivery(database_url, "jira", body.replace(b"OPS-", b"PLAT-"), error=refused_error)
+
+    results = {r.delivery_id: r for r in await _reprocess(database_url, settings)}
+
+    assert (results[accepted].after, results[refused].after) == ("applied", "rejected")
+    assert delivery_row(database_url, refused)[1].startswith(refused_error)  # type: ignore[union-attr]
+    assert [key.split("-")[0] for (key,) in rows(database_url, "SELECT jira_key FROM incidents")] == ["OPS"]
+
+
+async def test_a_refused_delivery_has_no_body_to_run_again_and_is_left_as_it_is(
+    database_url: str, settings: Settings
+) -> None:
+    delivery = store_delivery(database_url, "alertmanager", b"", outcome="refused", error="body of 2 MB is too large")
+
+    [result] = await _reprocess(database_url, settings)
+
+    assert result.skipped is not None
+    assert delivery_row(database_url, delivery)[:2] == ("refused", "body of 2 MB is too large")
+
+
 async def test_only_the_chosen_senders_and_outcomes_received_since_are_reprocessed(
     database_url: str, settings: Settings
 ) -> None:

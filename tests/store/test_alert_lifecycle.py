@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
+from app.clock import utcnow
+from app.config import Settings
 from app.db.engine import create_engine
 from app.jobs import Jobs
-from app.monitoring_jobs import mark_stale_now, register_monitoring_jobs
+from app.monitoring_jobs import age_alerts_now, register_monitoring_jobs
 from tests.conftest import make_settings, token
 from tests.support.alerts import am_alert, am_group, count, rows
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
@@ -47,6 +51,8 @@ async def test_first_firing_creates_and_an_unchanged_repeat_sends_nothing(
         "severity": "critical",
         "triggered_at": "2025-01-17T10:00:00.000Z",
         "status": "firing",
+        "summary": "alert fp1",
+        "labels": {"alertname": "TestAlert", "env": "prod", "severity": "critical", "squad": "ops"},
     }
     assert count(database_url, "alerts") == 1
 
@@ -182,9 +188,9 @@ async def test_an_alert_not_re_sent_is_marked_stale_and_comes_back_with_its_next
             await _post(http, am_group(am_alert("fp1")))
             rows(database_url, "UPDATE alerts SET last_seen_at = now() - interval '11 minutes' RETURNING id")
             async with engine.begin() as conn:
-                marked = await mark_stale_now(conn, settings)
+                marked = await age_alerts_now(conn, settings)
             async with engine.begin() as conn:
-                marked_again = await mark_stale_now(conn, settings)
+                marked_again = await age_alerts_now(conn, settings)
             await _post(http, am_group(am_alert("fp1")))
             messages = await receive_events(ws, 3)
     finally:
@@ -196,6 +202,71 @@ async def test_an_alert_not_re_sent_is_marked_stale_and_comes_back_with_its_next
         ("updated", "stale"),
         ("updated", "firing"),
     ]
+
+
+async def _age(database_url: str, settings: Settings, silent_for: int) -> int:
+    """Run the aging job as it would run `silent_for` seconds (plus a minute) from now."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            return await age_alerts_now(conn, settings, now=utcnow() + timedelta(seconds=silent_for + 60))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_stale_alert_still_unheard_of_expires_closed_with_a_message(
+    database_url: str, server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """Alertmanager never sends the resolution of an alert that resolved while silenced: the
+    service closes it itself after ALERT_EXPIRE_AFTER_SECONDS without news (docs/monitoring.md)."""
+    settings = server.settings
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        await _post(http, am_group(am_alert("fp1")))
+        aged = [
+            await _age(database_url, settings, settings.alert_stale_after_seconds),
+            await _age(database_url, settings, settings.alert_expire_after_seconds),
+            await _age(database_url, settings, 10 * settings.alert_expire_after_seconds),
+        ]
+        created, stale, expired = await receive_events(ws, 3)
+        assert await expect_silence(ws) == []
+
+    assert aged == [1, 1, 0]
+    assert (stale["data"]["status"], expired["data"]["status"]) == ("stale", "expired")
+    assert expired["action"] == "updated"
+    assert expired["data"]["resolved_at"] > created["timestamp"]
+    assert expired["data"] | {"status": "firing"} == created["data"] | {"resolved_at": expired["data"]["resolved_at"]}
+    assert rows(database_url, "SELECT status, resolved_at IS NOT NULL FROM alerts") == [("expired", True)]
+
+
+@pytest.mark.parametrize(
+    ("word", "status"),
+    [(am_alert("fp1"), "firing"), (am_alert("fp1", status="resolved", ends_at="2025-01-17T12:00:00Z"), "resolved")],
+    ids=["firing-again", "resolved-late"],
+)
+async def test_an_expired_alert_takes_its_senders_next_word(
+    database_url: str, server: RunningServer, http: httpx.AsyncClient, word: dict[str, object], status: str
+) -> None:
+    """Expiry is the service's guess: the same occurrence firing again re-opens the alert
+    (a silence ended), and a resolution arriving after all resolves it."""
+    settings = server.settings
+    async with await open_stream(server.ws, token()) as ws:
+        await receive(ws)
+        await _post(http, am_group(am_alert("fp1")))
+        await _age(database_url, settings, settings.alert_stale_after_seconds)
+        await _age(database_url, settings, settings.alert_expire_after_seconds)
+        answer = await _post(http, am_group(word))
+        created, _, _, after = await receive_events(ws, 4)
+
+    assert answer == {"status": "stored", "events": 1}
+    assert (after["action"], after["data"]["status"]) == ("updated", status)
+    assert after["data"]["triggered_at"] == created["data"]["triggered_at"]
+    assert ("resolved_at" in after["data"]) == (status == "resolved")
+
+
+def test_expiry_must_come_after_staleness(database_url: str, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="ALERT_STALE_AFTER_SECONDS"):
+        make_settings(database_url, tmp_path, alert_stale_after_seconds=3600, alert_expire_after_seconds=3600)
 
 
 async def test_senders_that_never_repeat_are_not_marked_stale(
@@ -211,7 +282,7 @@ async def test_senders_that_never_repeat_are_not_marked_stale(
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
-            assert await mark_stale_now(conn, settings) == 0
+            assert await age_alerts_now(conn, settings) == 0
     finally:
         await engine.dispose()
 

@@ -5,7 +5,9 @@ database. The shapes, each in its own module:
 
 - `system_webhook`: Jira Cloud admin webhooks and Server / Data Center
   webhooks (an envelope with `webhookEvent`);
-- `automation`: Jira Automation's "Send web request" with issue data (no envelope).
+- `automation`: Jira Automation's "Send web request" with issue data (no envelope),
+  read so only for deliveries that came with the Automation token: the shape
+  alone proves nothing, and a snapshot creates the issue it describes.
 """
 
 from __future__ import annotations
@@ -20,13 +22,25 @@ from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
 from app.errors import InvalidPayload
 
+# Starts the error of a snapshot refused for its credentials (app/ops/senders.py reads it).
+SNAPSHOT_REFUSED = "a body without 'webhookEvent' is read as a Jira Automation snapshot only"
 
-def parse_delivery(body: Any, mapping: JiraMapping, *, received_at: datetime) -> IssueChange | Ignored:
+
+def parse_delivery(
+    body: Any, mapping: JiraMapping, *, received_at: datetime, snapshots: bool = True
+) -> IssueChange | Ignored:
+    """`snapshots`: whether a body without an envelope may be read as Automation's issue data,
+    which creates the issue it describes; only a delivery with the Automation token may."""
     if not isinstance(body, dict):
         raise InvalidPayload(f"a Jira webhook body must be a JSON object, not {_json_type(body)}")
     if body.get("webhookEvent") is not None:
         return parse_webhook(body, mapping, received_at=received_at)
     if is_issue_data(body):
+        if not snapshots:
+            raise InvalidPayload(
+                f"{SNAPSHOT_REFUSED} when it comes with the Automation token (JIRA_WEBHOOK_TOKEN); "
+                "this one did not: a Jira system webhook always sends 'webhookEvent'"
+            )
         return parse_issue_data(body, mapping, received_at=received_at)
     raise InvalidPayload("not a Jira delivery: no 'webhookEvent' and no 'issue'")
 

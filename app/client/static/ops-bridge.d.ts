@@ -17,7 +17,7 @@ export type RiskLevel = "critical" | "high" | "medium" | "low";
 export type Environment = "production" | "staging" | "sandbox" | "dev";
 export type AlertOperator = "greater_than" | "less_than" | "equals";
 /** An addition to the contract: tells a resolution from another firing. */
-export type AlertStatus = "firing" | "resolved" | "stale";
+export type AlertStatus = "firing" | "resolved" | "stale" | "expired";
 export type NotificationType = "info" | "success" | "warning" | "error";
 export type NotificationPriority = "low" | "normal" | "high" | "urgent";
 /** ISO 8601, e.g. "2025-01-17T10:30:00.000Z". */
@@ -90,8 +90,14 @@ export interface AlertData {
   status: AlertStatus;
   resource_id?: string;
   resource_type?: string;
-  /** Present when `status` is "resolved". */
+  /** Present when `status` is "resolved" (when the sender says it ended) or "expired" (when the service closed it). */
   resolved_at?: Timestamp;
+  /** The sender's one-line summary, plain text. */
+  summary?: string;
+  /** The sender's description, plain text; long text is cut with a marker. */
+  description?: string;
+  /** The labels (or tags) the sender knows the alert by, plain text. */
+  labels?: Record<string, string>;
 }
 
 export interface NotificationData {

@@ -8,7 +8,9 @@ export const RESOLVED_SHOWN_MS = 60 * 60 * 1000;
 export const ACTIVITY_KEPT = 30;
 
 const OPEN_INCIDENT = new Set(["open", "in_progress"]);
-const ALERT_ORDER = { firing: 0, stale: 1, resolved: 2 };
+const ALERT_ORDER = { firing: 0, stale: 1, resolved: 2, expired: 2 };
+// Resolved by its sender, or expired: closed by the service after it stopped hearing of it (docs/monitoring.md).
+const ENDED_ALERT = new Set(["resolved", "expired"]);
 
 export function severityRank(severity) {
   const rank = SEVERITIES.indexOf(severity);
@@ -17,6 +19,7 @@ export function severityRank(severity) {
 
 export const isOpenIncident = (incident) => OPEN_INCIDENT.has(incident.status);
 export const isFiring = (alert) => alert.status === "firing";
+export const hasEnded = (alert) => ENDED_ALERT.has(alert.status);
 
 function endedAt(item) {
   return Date.parse(item.resolved_at ?? item.updated_at ?? "") || 0;
@@ -85,11 +88,11 @@ export class Board {
       .sort((a, b) => Number(isOpenIncident(b)) - Number(isOpenIncident(a)) || bySeverityThenNewest(a, b, (i) => i.created_at));
   }
 
-  /** The alerts to show: firing, stale, or resolved within the hour; firing first, most severe first. */
+  /** The alerts to show: firing, stale, or ended (resolved, expired) within the hour; firing first, most severe first. */
   shownAlerts(filter, now) {
     return [...this.alerts.values()]
-      .filter((alert) => current(alert, (a) => a.status !== "resolved", now) && passes(alert, filter))
-      .filter((alert) => filter.showResolved || alert.status !== "resolved")
+      .filter((alert) => current(alert, (a) => !hasEnded(a), now) && passes(alert, filter))
+      .filter((alert) => filter.showResolved || !hasEnded(alert))
       .sort((a, b) => ALERT_ORDER[a.status] - ALERT_ORDER[b.status] || bySeverityThenNewest(a, b, (x) => x.triggered_at));
   }
 

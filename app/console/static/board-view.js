@@ -89,8 +89,8 @@ function alertCard(alert, now) {
     badge("status", alert.status),
     element("span", "title", alert.metric),
     element("span", "meta", `${where} · ${reading}`),
-    alert.status === "resolved"
-      ? when("resolved ", alert.resolved_at ?? alert.updated_at, now)
+    alert.status === "resolved" || alert.status === "expired"
+      ? when(`${alert.status} `, alert.resolved_at ?? alert.updated_at, now)
       : when("firing since ", alert.triggered_at, now),
   );
   return node;

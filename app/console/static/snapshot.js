@@ -48,7 +48,7 @@ export async function loadSnapshot(now = Date.now()) {
     every("/api/incidents", { status: "open,in_progress", sort: "severity" }),
     every("/api/incidents", { status: "resolved,closed", updated_since: since }),
     every("/api/alerts", { status: "firing,stale", sort: "severity" }),
-    every("/api/alerts", { status: "resolved", updated_since: since }),
+    every("/api/alerts", { status: "resolved,expired", updated_since: since }),
     loadSla(),
   ]);
   return {
