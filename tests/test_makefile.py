@@ -21,7 +21,12 @@ def _clone(tmp_path: Path) -> Path:
 
 
 def _planned(target: str, where: Path) -> list[str]:
-    result = subprocess.run(["make", "-n", target], cwd=where, capture_output=True, text=True, check=True, timeout=60)
+    # Under `make test` the suite inherits MAKELEVEL and MAKEFLAGS, and a sub-make then prints
+    # "Entering directory" lines: plan as a user's top-level make would.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEFILES"}}
+    result = subprocess.run(
+        ["make", "-n", target], cwd=where, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
     return result.stdout.splitlines()
 
 
