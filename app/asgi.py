@@ -15,7 +15,7 @@ route with the route's own endpoint, wrapped as FastAPI would wrap it for what
 can be seen from outside: Starlette's ServerErrorMiddleware (an unexpected
 error: a bare 500 and a logged traceback), the request id, and the same
 error-to-answer mapping as the application's exception handlers
-(`app.errors.response_for`). Anything else on those paths (another method, a
+(`app.api.error_responses.response_for`). Anything else on those paths (another method, a
 trailing slash, a root path) goes to FastAPI, so it is answered as before. The
 routes stay declared in FastAPI, which documents them (/openapi.json).
 """
@@ -32,7 +32,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import response_for
+from app.api.error_responses import response_for
 from app.observability.requests import RequestIdMiddleware
 from app.ws.endpoint import STREAM_PATH, stream
 

@@ -1,7 +1,7 @@
 """The development JWT secret: one file in DATA_DIR, beside the embedded database.
 
 With no JWT key configured, development signs and verifies tokens with a
-random secret made once. It lives in DATA_DIR, which app/config.py resolves
+random secret made once. It lives in DATA_DIR, which app/config/settings.py resolves
 the same way for every command from any working directory, so `ops-bridge
 token` run from another folder signs with the secret `serve` verifies with.
 

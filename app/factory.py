@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from app import __version__, errors
+from app import __version__
 from app.api import (
     assets,
     asyncapi,
     docs_pages,
+    error_responses,
     events,
     health,
     metrics,
     notifications,
+    prometheus,
     reads,
     webhooks_alerts,
     webhooks_jira,
@@ -35,7 +37,6 @@ from app.events.listener import Listener
 from app.jobs import Jobs
 from app.logs import install_redaction
 from app.monitoring_jobs import register_monitoring_jobs
-from app.observability import exposition
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
 from app.ratelimit import BucketsByKey
@@ -113,7 +114,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         docs_url=None,
         redoc_url=None,
     )
-    errors.install(app)
+    error_responses.install(app)
     app.add_middleware(RequestIdMiddleware)
     # Included as they are (no prefix, no dependencies): the webhook lane serves their routes as declared.
     webhook_routers = (webhooks_jira.router, webhooks_alerts.router)
@@ -128,7 +129,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     app.include_router(assets.router)
     app.include_router(notifications.router)
     app.include_router(events.router)
-    app.include_router(exposition.router)
+    app.include_router(prometheus.router)
     app.include_router(asyncapi.router)
     app.include_router(docs_pages.router)
     return OpsBridgeApp(app, webhook_endpoints(webhook_routers))

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 
-from app.api.batch_writer import BatchWriter, SetWriter
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.db import driver
@@ -17,6 +17,7 @@ from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
+from app.ingest.batch_writer import BatchWriter, SetWriter
 from app.outbound.queue import OutboundCalls
 from app.ratelimit import BucketsByKey, TokenBucket
 
@@ -78,3 +79,9 @@ class Runtime:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.newest_position(raw.driver_connection)  # type: ignore[arg-type]
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The process's runtime, from a request or a socket."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime

@@ -9,7 +9,9 @@ import psycopg.errors
 import pytest
 import sqlalchemy.exc
 
-from app.errors import DRIVER_ERRORS, RateLimited, Unauthenticated, response_for
+from app.api.error_responses import response_for
+from app.db.failures import DRIVER_ERRORS
+from app.errors import RateLimited, Unauthenticated
 from app.factory import create_app
 from tests.conftest import make_settings
 

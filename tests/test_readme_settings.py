@@ -1,4 +1,4 @@
-"""The README's configuration table and the settings stay in step (app/config.py promises it)."""
+"""The README's configuration table and the settings stay in step (app/config/settings.py promises it)."""
 
 from __future__ import annotations
 

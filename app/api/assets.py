@@ -9,36 +9,20 @@ nothing sends nothing. docs/api.md describes ids and the bulk sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api import responses
 from app.api.auth import Authenticated, Publisher
-from app.api.deps import runtime_of
 from app.api.listing import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
 from app.api.routing import JsonApiRoute
-from app.auth.principal import Principal
-from app.clock import utcnow
 from app.contract.payloads import Environment, RiskLevel
 from app.db.schema import assets
-from app.db.transactions import UNIQUE_VIOLATION, DatabaseError, constraint, in_transaction, sqlstate
-from app.domain.assets import (
-    AssetCreate,
-    AssetFields,
-    AssetPatch,
-    AssetSync,
-    AssetView,
-    new_asset_id,
-    plan_delete,
-    plan_upsert,
-    summarize,
-)
-from app.errors import Forbidden, NotFound
-from app.store import assets as store
+from app.domain.assets import AssetCreate, AssetFields, AssetPatch, AssetSync, AssetView, new_asset_id, summarize
+from app.ingest import assets as assets_ingest
+from app.runtime import runtime_of
 from app.store.listing import Listing, SortKey
 from app.store.visibility import visible_to
 
@@ -125,11 +109,9 @@ async def read_asset(request: Request, principal: Authenticated, asset_id: RowId
 async def create_asset(request: Request, response: Response, principal: Publisher, body: AssetCreate) -> AssetView:
     """Needs `publisher` or `admin` and the asset's environment. Without `id`, the service assigns one; the
     answer's `Location` names it. Sends an `asset` `created` message."""
-    _require_environment(principal, body.environment)
     asset_id = body.id or new_asset_id()
     fields = AssetFields.model_validate(body.model_dump(exclude={"id"}))
-    async with runtime_of(request).engine.begin() as conn:
-        created = await store.create_asset(conn, asset_id, fields, now=utcnow())
+    created = await assets_ingest.create(runtime_of(request).engine, principal, asset_id, fields)
     response.headers["Location"] = f"/api/assets/{asset_id}"
     return created
 
@@ -142,7 +124,7 @@ async def create_asset(request: Request, response: Response, principal: Publishe
     response_model_exclude_none=True,
 )
 async def replace_asset(request: Request, principal: Publisher, asset_id: RowId, body: AssetFields) -> AssetView:
-    return await _write(request, principal, asset_id, lambda _current: body)
+    return await assets_ingest.change(runtime_of(request).engine, principal, asset_id, lambda _current: body)
 
 
 @router.patch(
@@ -153,7 +135,7 @@ async def replace_asset(request: Request, principal: Publisher, asset_id: RowId,
     response_model_exclude_none=True,
 )
 async def patch_asset(request: Request, principal: Publisher, asset_id: RowId, body: AssetPatch) -> AssetView:
-    return await _write(request, principal, asset_id, body.applied_to)
+    return await assets_ingest.change(runtime_of(request).engine, principal, asset_id, body.applied_to)
 
 
 @router.delete(
@@ -165,9 +147,7 @@ async def patch_asset(request: Request, principal: Publisher, asset_id: RowId, b
 )
 async def delete_asset(request: Request, principal: Publisher, asset_id: RowId) -> Response:
     """Needs `publisher` or `admin`. Sends an `asset` `deleted` message carrying the last stored state."""
-    async with runtime_of(request).engine.begin() as conn:
-        current = await _load_writable(conn, principal, asset_id)
-        await store.apply_writes(conn, [plan_delete(current)], now=utcnow())
+    await assets_ingest.delete(runtime_of(request).engine, principal, asset_id)
     return Response(status_code=204)
 
 
@@ -186,46 +166,9 @@ async def delete_asset(request: Request, principal: Publisher, asset_id: RowId) 
     ),
 )
 async def sync_assets(request: Request, principal: Publisher, body: AssetSync) -> SyncResult:
-    _require_environment(principal, body.environment)
-    now = utcnow()
-
-    async def work(conn: AsyncConnection) -> SyncResult:
-        writes = await store.sync_assets(conn, body, now=now, may_write=lambda env: principal.may_see(None, env, None))
-        return SyncResult.model_validate(summarize(writes))
-
-    result = await in_transaction(runtime_of(request).engine, work, retry_on=_id_taken_meanwhile)
+    writes = await assets_ingest.sync(runtime_of(request).engine, principal, body)
+    result = SyncResult.model_validate(summarize(writes))
     _log.info(
         "asset sync of %s (source %s, by %s): %s", body.environment, body.source, principal.sub, result.model_dump()
     )
     return result
-
-
-def _id_taken_meanwhile(error: DatabaseError) -> bool:
-    """A new id of the snapshot was created by someone else after the sync read: run it again."""
-    return sqlstate(error) == UNIQUE_VIOLATION and constraint(error) == "assets_pkey"
-
-
-async def _write(
-    request: Request, principal: Principal, asset_id: str, change: Callable[[AssetView], AssetFields]
-) -> AssetView:
-    async with runtime_of(request).engine.begin() as conn:
-        current = await _load_writable(conn, principal, asset_id)
-        fields = change(current)
-        _require_environment(principal, fields.environment)
-        now = utcnow()
-        write = plan_upsert(asset_id, current, fields, now)
-        await store.apply_writes(conn, [write], now=now)
-    assert write.after is not None
-    return write.after
-
-
-async def _load_writable(conn: AsyncConnection, principal: Principal, asset_id: str) -> AssetView:
-    current = await store.load_asset(conn, asset_id, for_update=True)
-    if current is None or not principal.may_see(None, current.environment, None):
-        raise NotFound(f"no asset with id {asset_id[:128]!r}")
-    return current
-
-
-def _require_environment(principal: Principal, environment: str) -> None:
-    if not principal.may_see(None, environment, None):
-        raise Forbidden(f"your token does not grant the environment {environment!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import runtime_of
+from app.runtime import runtime_of
 from app.ws.asyncapi import ASYNCAPI_VERSION, document, with_server
 
 router = APIRouter(tags=["documentation"])

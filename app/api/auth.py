@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.deps import runtime_of
 from app.auth.credentials import authenticate
 from app.auth.principal import Principal
 from app.auth.tokens import TokenError
 from app.errors import Forbidden, Unauthenticated
+from app.runtime import runtime_of
 
 # Declared so /docs offers "Authorize" and documents the scheme; the token is
 # read (from the header or the session cookie) by `authenticate`, as for the socket.

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import responses
 from app.api.auth import Authenticated
-from app.api.deps import runtime_of
 from app.api.listing import AnyOf
 from app.api.routing import JsonApiRoute
 from app.contract.events import AnyEvent
 from app.contract.payloads import Topic
 from app.errors import Conflict
 from app.events import retention
+from app.runtime import runtime_of
 from app.store.event_reads import read_visible
 
 router = APIRouter(route_class=JsonApiRoute, tags=["events"])

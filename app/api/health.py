@@ -19,10 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from app.api.deps import runtime_of
 from app.db.revision import schema_state
 from app.logs import redact
-from app.runtime import Runtime
+from app.runtime import Runtime, runtime_of
 
 router = APIRouter(tags=["operations"])
 

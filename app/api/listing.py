@@ -11,9 +11,9 @@ from pydantic import MISSING, AwareDatetime, BaseModel, BeforeValidator, ConfigD
 from sqlalchemy import ColumnElement, case
 from starlette.requests import HTTPConnection
 
-from app.api.deps import runtime_of
 from app.auth.principal import Principal
 from app.errors import NotFound
+from app.runtime import runtime_of
 from app.store.listing import Listing, Order, PageRequest, fetch_one, fetch_page
 
 DEFAULT_LIMIT = 50

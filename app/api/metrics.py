@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from app.api.auth import Authenticated, principal_of
 from app.api.body import parse_json, read_limited
-from app.api.deps import runtime_of
 from app.api.responses import READ, WRITE, errors
 from app.auth.credentials import session_cookie_name
 from app.auth.principal import Principal
@@ -27,7 +26,8 @@ from app.contract.payloads import MetricData, Severity
 from app.domain.metrics import MAX_SAMPLES, MetricInput, sample_of
 from app.domain.sla import parse_targets
 from app.errors import Forbidden, InvalidPayload, Unauthenticated
-from app.store.metrics import record_samples
+from app.ingest import metrics as metric_samples
+from app.runtime import runtime_of
 from app.store.sla import sla_report
 
 router = APIRouter(tags=["metrics"])
@@ -125,8 +125,7 @@ async def post_metrics(request: Request, sender: Annotated[MetricSender, Depends
     samples = _samples(body, now)
     if isinstance(sender, Principal) and not _may_publish(sender, samples):
         raise Forbidden("the token does not grant every environment these samples name")
-    async with runtime.engine.begin() as conn:
-        published = await record_samples(conn, samples)
+    published = await metric_samples.record(runtime.engine, samples)
     return {"status": "stored", "samples": len(samples), "published": published}
 
 

@@ -2,8 +2,8 @@
 your inbox (the last 50 you may see, unread first), mark them read.
 
 A notification posted here is the one a publisher may send over the socket:
-the same input model, the same cleaning (`new_notification`), the same store
-call, so both reach subscribers and inboxes alike.
+the same input model and the same use case (app/ingest/notifications.py), so
+both reach subscribers and inboxes alike.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import responses
 from app.api.auth import Authenticated, Publisher
-from app.api.deps import runtime_of
 from app.api.listing import RowId
 from app.api.routing import JsonApiRoute
-from app.clock import utcnow
 from app.contract.payloads import NotificationData, Timestamp
-from app.domain.notifications import NotificationInput, Recipients, new_notification
-from app.errors import InvalidPayload, NotFound
+from app.domain.notifications import NotificationInput, Recipients
+from app.ingest import notifications
+from app.runtime import runtime_of
 from app.store import inbox as store
-from app.store.notifications import audience_of, create_notification
 
 router = APIRouter(route_class=JsonApiRoute, tags=["notifications"])
 
@@ -82,13 +80,7 @@ class Marked(BaseModel):
 async def publish(request: Request, principal: Publisher, body: NotificationPost) -> NotificationView:
     """Needs `publisher` or `admin`. Title and message are made plain text; the notification goes out as a
     `notification` message to everyone allowed, or to the users `to` names, and into their inboxes."""
-    try:
-        notification = new_notification(body)
-    except ValueError as exc:
-        raise InvalidPayload(str(exc), details=[{"field": "body", "problem": str(exc)}]) from None
-    now = utcnow()
-    async with runtime_of(request).engine.begin() as conn:
-        await create_notification(conn, notification, audience=audience_of(body.to), sent_by=principal.sub, now=now)
+    notification, now = await notifications.publish(runtime_of(request).engine, principal, body, body.to)
     return NotificationView(**notification.model_dump(), created_at=now, sent_by=principal.sub, read=False)
 
 
@@ -113,8 +105,7 @@ async def read_inbox(request: Request, principal: Authenticated) -> Inbox:
 )
 async def mark_all_read(request: Request, principal: Authenticated) -> Marked:
     """Marks every notification of your inbox read, for you alone."""
-    async with runtime_of(request).engine.begin() as conn:
-        marked = await store.mark_all_read(conn, principal, INBOX_SIZE, now=utcnow())
+    marked = await notifications.mark_all_read(runtime_of(request).engine, principal, INBOX_SIZE)
     return Marked(marked=marked)
 
 
@@ -127,10 +118,7 @@ async def mark_all_read(request: Request, principal: Authenticated) -> Marked:
 )
 async def mark_read(request: Request, principal: Authenticated, notification_id: RowId) -> Response:
     """Marks one notification read, for you alone; 404 when it is not in your inbox."""
-    async with runtime_of(request).engine.begin() as conn:
-        if not await store.is_visible(conn, principal, notification_id):
-            raise NotFound(f"no notification with id {notification_id[:128]!r}")
-        await store.mark_read(conn, principal, notification_id, now=utcnow())
+    await notifications.mark_read(runtime_of(request).engine, principal, notification_id)
     return Response(status_code=204)
 
 

@@ -17,20 +17,18 @@ post a whole alert group at once.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
 from app.api.body import read_limited
-from app.errors import BodyTooLarge, Unauthenticated, kind_of, unavailable
+from app.errors import BodyTooLarge, Unauthenticated
+from app.ingest import deliveries as ingest_deliveries
 from app.store import deliveries
 
 if TYPE_CHECKING:
-    from app.api.ingest import Sender
+    from app.api.webhook_path import Sender
     from app.runtime import Runtime
-
-_log = logging.getLogger(__name__)
 
 
 async def read_body(request: Request, sender: Sender[Any], runtime: Runtime) -> bytes:
@@ -49,16 +47,8 @@ async def _record_refusal(request: Request, sender: Sender[Any], runtime: Runtim
         sender.authenticate(request, b"", runtime.settings)
     except Unauthenticated:
         return  # nothing shows who sent it
-    try:
-        async with runtime.engine.begin() as conn:
-            # No delivery key: the same delivery, sent again once the limit is raised, is not a redelivery.
-            await deliveries.record_new(
-                conn, sender=sender.name, delivery_key=None,
-                headers=deliveries.keepable_headers(request.headers), body=b"", outcome="refused",
-                error=refused.message, query=deliveries.keepable_query(request.query_params),
-            )  # fmt: skip
-    except Exception as exc:
-        if unavailable(exc) is None:
-            raise
-        # The 413 still goes out, logged and counted: the row is what an outage costs.
-        _log.warning("could not record a refused %s delivery: %s", sender.name, kind_of(exc))
+    # No delivery key: the same delivery, sent again once the limit is raised, is not a redelivery.
+    received = deliveries.Received(
+        None, deliveries.keepable_headers(request.headers), b"", deliveries.keepable_query(request.query_params)
+    )
+    await ingest_deliveries.record_refused(runtime.engine, sender.name, received, refused.message)

@@ -1,6 +1,6 @@
 """What every REST endpoint may answer besides success, as OpenAPI documents it.
 
-The bodies are those `app/errors.py` sends: `{"error": {"code", "message", "details"?}}`.
+The bodies are those `app/api/error_responses.py` sends: `{"error": {"code", "message", "details"?}}`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from app.api.body import read_limited
-from app.api.deps import runtime_of
 from app.errors import InputError, MalformedBody
+from app.runtime import runtime_of
 
 
 class UnsupportedMediaType(InputError):

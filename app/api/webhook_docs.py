@@ -1,6 +1,6 @@
 """What /docs shows of the webhooks: each sender's body and the answers.
 
-Webhook routes read their body raw (signatures are over the bytes, app/api/ingest.py),
+Webhook routes read their body raw (signatures are over the bytes, app/api/webhook_path.py),
 so FastAPI cannot infer it: it is declared here, with the fields the adapter reads
 (the senders send many more) and real deliveries as examples (app/api/examples/,
 copies of tests/fixtures). The suite posts every example and expects a 2xx.

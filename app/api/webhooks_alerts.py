@@ -1,6 +1,6 @@
 """Monitoring senders: Alertmanager, Grafana (unified and legacy), the generic
 alert shape, Uptime Kuma, and CloudWatch through SNS. Each is a `Sender` on the
-common webhook path (app/api/ingest.py); the mapping lives in its adapter.
+common webhook path (app/api/webhook_path.py); the mapping lives in its adapter.
 
 Every route takes optional `?environment=`, `?squad=` and `?severity=` query
 parameters: the defaults for alerts whose payload does not say (docs/monitoring.md).
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters import alertmanager, cloudwatch_sns, generic_alert, grafana_legacy, grafana_unified, uptime_kuma
 from app.api import webhook_docs
-from app.api.ingest import Sender, receive
+from app.api.webhook_path import Sender, receive
 from app.auth.alert_senders import authenticate_grafana, require_alert_token
 from app.config import Settings
 from app.contract.payloads import Severity

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.adapters.jira.mapping import JiraMapping, SquadRule
 from app.adapters.jira.webhook import parse_delivery
 from app.api import webhook_docs
-from app.api.deps import runtime_of
-from app.api.ingest import Sender, receive
+from app.api.webhook_path import Sender, receive
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
+from app.runtime import runtime_of
 from app.store.issues import ISSUE_WRITER, apply_issue_change
 
 router = APIRouter(tags=["webhooks"])

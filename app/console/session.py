@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.api.auth import Authenticated
-from app.api.deps import runtime_of
 from app.api.responses import READ, WRITE, errors
 from app.api.routing import JsonApiRoute
 from app.auth.credentials import is_secure, origin_allowed, session_cookie_name
@@ -30,6 +29,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.contract.payloads import Timestamp
 from app.errors import Forbidden, Unauthenticated
+from app.runtime import runtime_of
 
 router = APIRouter(prefix="/api/session", tags=["console"], route_class=JsonApiRoute)
 # Signing in and out carry the token in the body or no token at all.

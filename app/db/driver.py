@@ -8,7 +8,7 @@ So the hot statements are built as `Statement` values and sent together
 (`run`): joined into one message of PostgreSQL's simple-query protocol, with
 their parameters bound on the client (psycopg quotes them, in C), the results
 of each statement read back in order. A batch of webhooks then costs two
-messages: BEGIN with its reads, and its writes with COMMIT (app/api/batch_writer.py).
+messages: BEGIN with its reads, and its writes with COMMIT (app/ingest/batch_writer.py).
 
 Every table's rows travel as one JSON parameter (`rows_json`), serialized by
 orjson in one call and read by `json_populate_recordset` or `json_to_recordset`:
@@ -17,7 +17,7 @@ bound as such: psycopg quotes array literals element by element in Python.
 
 Statements run on the connection under a SQLAlchemy one (`driver_of`) are
 part of its transaction. Errors from them are psycopg's, not SQLAlchemy's
-wrappers: app/errors.py and app/db/transactions.py understand both.
+wrappers: app/db/failures.py understands both.
 """
 
 from __future__ import annotations

@@ -16,32 +16,13 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.db.failures import DatabaseError, sqlstate
+
 _log = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 
-UNIQUE_VIOLATION = "23505"
 _ALWAYS_RETRYABLE = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
-
-
-# Statements run through SQLAlchemy raise its wrappers; those run on the
-# driver connection (app/db/driver.py) raise psycopg's own errors.
-DatabaseError = DBAPIError | psycopg.Error
-
-
-def _driver_error(error: DatabaseError) -> object:
-    return error.orig if isinstance(error, DBAPIError) else error
-
-
-def sqlstate(error: DatabaseError) -> str | None:
-    state = getattr(_driver_error(error), "sqlstate", None)
-    return state if isinstance(state, str) else None
-
-
-def constraint(error: DatabaseError) -> str | None:
-    diag = getattr(_driver_error(error), "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    return name if isinstance(name, str) else None
 
 
 async def in_transaction(

@@ -8,7 +8,7 @@ token, delivery id or anything a caller chooses, so cardinality stays bounded.
 
 Under `ops-bridge serve --workers N` every worker writes its values to the
 directory in PROMETHEUS_MULTIPROC_DIR and any worker's /metrics adds them up
-(app/observability/exposition.py); gauges say how (`livesum`: the sum over
+(app/api/prometheus.py); gauges say how (`livesum`: the sum over
 running workers).
 """
 

@@ -4,7 +4,7 @@ Each worker is its own process with its own counters; a scrape lands on any
 one of them. prometheus_client's multiprocess mode has every worker write its
 values to files in one directory (PROMETHEUS_MULTIPROC_DIR, which must be set
 before a worker creates its first metric: the workers are started with it in
-their environment), and /metrics adds them up (app/observability/exposition.py).
+their environment), and /metrics adds them up (app/api/prometheus.py).
 
 The directory starts empty, so values of an earlier run never leak in. When a
 worker dies its counters stay (totals must not go backwards) but its live

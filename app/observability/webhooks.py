@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from app.errors import BodyTooLarge, InputError, RateLimited, Unauthenticated, kind_of, unavailable
+from app.db.failures import kind_of, unavailable
+from app.errors import BodyTooLarge, InputError, RateLimited, Unauthenticated
 from app.logs import fields
 from app.observability import metrics
 

@@ -38,7 +38,7 @@ class Connections:
     """What one `ops-bridge serve` process (or worker) opens at most."""
 
     pool: int  # DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW: requests, jobs, readiness, replays
-    writers: int  # one per webhook sender that writes in batches (app/api/batch_writer.py)
+    writers: int  # one per webhook sender that writes in batches (app/ingest/batch_writer.py)
     listen: int = 1  # the LISTEN connection, on DATABASE_LISTEN_URL
 
     @property

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.adapters.jira.webhook import SNAPSHOT_REFUSED
-from app.api.ingest import Sender
+from app.api.webhook_path import Sender
 from app.api.webhooks_alerts import ALERT_SENDER_NAMES, alert_sender, is_subscription, sns_sender
 from app.api.webhooks_jira import JIRA, JIRA_AUTOMATION
 from app.store.deliveries import Delivery

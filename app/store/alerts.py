@@ -3,7 +3,7 @@ change with its event, in the caller's transaction.
 
 Built as statements (app/db/driver.py), as the Jira store is, so that an alert
 storm costs what a single alert does: `AlertWriter` gives the batch writer
-(app/api/batch_writer.py) its reads (the alerts' locks, then the alerts, one
+(app/ingest/batch_writer.py) its reads (the alerts' locks, then the alerts, one
 statement each) and, once every signal is planned in Python against what was
 read, its writes: the alerts that changed as one upsert, those only seen again
 as one update, their history and their events as one statement each, whatever

@@ -7,10 +7,10 @@ import logging
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
-from app.api.deps import runtime_of
 from app.auth.tokens import TokenError
 from app.errors import error_body
 from app.observability.connections import observed_connection
+from app.runtime import runtime_of
 from app.ws.handshake import accept_credentials
 from app.ws.session import Session
 from app.ws.transport import frame_sink

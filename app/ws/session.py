@@ -17,13 +17,12 @@ from starlette.websockets import WebSocket
 
 from app.auth.tokens import TokenError
 from app.clock import utcnow
-from app.domain.notifications import new_notification
-from app.errors import kind_of, unavailable
+from app.errors import Forbidden, InvalidPayload, StoreUnavailable
 from app.events.hub import Subscriber, TopicFilter
+from app.ingest import notifications
 from app.observability import metrics
 from app.ratelimit import TokenBucket
 from app.runtime import Runtime
-from app.store.notifications import audience_of, create_notification
 from app.ws import messages as m
 from app.ws.handshake import Handshake
 from app.ws.transport import FrameSink
@@ -246,22 +245,15 @@ class Session:
         return m.subscription_ack_frame(action, request_id, described, position=self._hub.position_of(self.subscriber))
 
     async def _publish(self, request: m.PublishNotification) -> None:
-        principal = self.subscriber.principal
-        if not principal.can_publish:
-            raise m.RequestError(m.FORBIDDEN, "publishing notifications needs the publisher role", request.id)
         try:
-            notification = new_notification(request.data)
-        except ValueError as exc:
-            raise m.RequestError(m.INVALID_MESSAGE, str(exc), request.id) from None
-        try:
-            async with self._runtime.engine.begin() as conn:
-                await create_notification(
-                    conn, notification, audience=audience_of(request.to), sent_by=principal.sub, now=utcnow()
-                )
-        except Exception as exc:
-            if unavailable(exc) is None:
-                raise
-            _log.warning("notification not stored, database unavailable: %s", kind_of(exc))
+            notification, _ = await notifications.publish(
+                self._runtime.engine, self.subscriber.principal, request.data, request.to
+            )
+        except Forbidden as exc:
+            raise m.RequestError(m.FORBIDDEN, exc.message, request.id) from None
+        except InvalidPayload as exc:
+            raise m.RequestError(m.INVALID_MESSAGE, exc.message, request.id) from None
+        except StoreUnavailable:
             raise m.RequestError(m.UNAVAILABLE, "the database is unavailable; try again", request.id) from None
         self._send(m.notification_ack_frame(request.id, notification.id))
 

@@ -17,7 +17,7 @@ from prometheus_client import generate_latest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from app.observability.exposition import registry
+from app.api.prometheus import registry
 from app.observability.multiprocess import MULTIPROCESS_ENV, forget_workers
 from tests.conftest import JWT_SECRET, token
 from tests.support.clients import open_stream, receive

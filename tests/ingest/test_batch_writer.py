@@ -11,11 +11,11 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from app.api.batch_writer import BatchWriter, Connect
 from app.clock import utcnow
 from app.db import driver
 from app.db.driver import Rows, Statement
 from app.errors import StoreUnavailable
+from app.ingest.batch_writer import BatchWriter, Connect
 from app.store.deliveries import Received
 from app.store.issues import ISSUE_WRITER
 from tests.support.jira import issue_event

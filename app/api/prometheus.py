@@ -25,12 +25,12 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
-from app.api.deps import runtime_of
 from app.api.responses import ErrorBody
 from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
 from app.errors import Unauthenticated
 from app.observability import metrics
 from app.observability.multiprocess import MULTIPROCESS_ENV
+from app.runtime import runtime_of
 
 router = APIRouter(tags=["operations"])
 

@@ -17,7 +17,7 @@ once the changes are planned in Python against what was read, their writes,
 the deliveries' outcomes and COMMIT.
 
 If the batch fails because the database cannot serve now (unreachable, or
-read-only: app/errors.py's `unavailable`), every request in it is answered 503
+read-only: app/db/failures.py's `unavailable`), every request in it is answered 503
 (the senders retry) and the connection is dropped: the next batch connects
 afresh. If it fails for any other reason, each
 delivery is retried in a transaction of its own, so one bad delivery spoils
@@ -38,7 +38,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from app.db.driver import BEGIN, COMMIT, Driver, Rows, Statement, run
-from app.errors import kind_of, unavailable
+from app.db.failures import kind_of, unavailable
 from app.store import deliveries
 from app.store.deliveries import Received
 

@@ -2,9 +2,9 @@
 
     read (bounded) -> authenticate the sender (raw bytes) -> spend the
     sender's rate budget -> parse JSON -> translate (the sender's pure
-    adapter) -> one transaction:
-        record the raw delivery (a redelivery stops here) + apply the change
-        and its events -> answer
+    adapter) -> one transaction (app/ingest/: the batch writer, or
+    `apply_one`): record the raw delivery (a redelivery stops there) + apply
+    the change and its events -> answer
 
 Authentication comes before the sender's rate budget, so requests anyone can
 make without credentials never spend what the real sender needs; failures are
@@ -36,16 +36,17 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.api.batch_writer import SetWriter
 from app.api.body import parse_json
-from app.api.deps import runtime_of
 from app.api.refusals import read_body
 from app.clock import utcnow
 from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, RateLimited, Unauthenticated
+from app.ingest import deliveries as ingest
+from app.ingest.batch_writer import SetWriter
 from app.observability.webhooks import observe_webhook
 from app.outbound.queue import OutboundCall
+from app.runtime import runtime_of
 from app.store import deliveries
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class Sender(Generic[Change]):
     # The sender's delivery id, when it sends one (for redeliveries).
     delivery_key: Callable[[Request], str | None] = lambda _request: None
     # Applies many changes as a set, in arrival order: deliveries arriving
-    # together are then written in one transaction (app/api/batch_writer.py).
+    # together are then written in one transaction (app/ingest/batch_writer.py).
     set_writer: SetWriter[Change] | None = None
     # The outbound call a change stands for, when it is one rather than a change
     # of state (an SNS subscription to confirm); made after the delivery commits.
@@ -122,42 +123,34 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
     _spend_sender_budget(sender.name, runtime)
     body = parse_json(raw)
     now = utcnow()
-    key = sender.delivery_key(request)
-    headers = deliveries.keepable_headers(request.headers)
-    query = deliveries.keepable_query(request.query_params)
+    received = deliveries.Received(
+        sender.delivery_key(request),
+        deliveries.keepable_headers(request.headers),
+        raw,
+        deliveries.keepable_query(request.query_params),
+    )
     try:
         change = sender.translate(body, now, settings)
     except InvalidPayload as exc:
-        async with runtime.engine.begin() as conn:
-            await deliveries.record_new(
-                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw,
-                outcome="rejected", error=exc.message, query=query,
-            )  # fmt: skip
+        await ingest.record(runtime.engine, sender.name, received, "rejected", exc.message)
         raise
-    call = None if isinstance(change, Ignored) else sender.outbound(change)
-    if call is not None:
-        return await _record_then_call(runtime, sender.name, deliveries.Received(key, headers, raw, query), call)
     if isinstance(change, Ignored):
-        async with runtime.engine.begin() as conn:
-            await deliveries.record_new(
-                conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="ignored", query=query
-            )
+        await ingest.record(runtime.engine, sender.name, received, "ignored")
         return _Answer("ignored", event=change.what)
+    call = sender.outbound(change)
+    if call is not None:
+        taken = await ingest.record_then_call(runtime.engine, runtime.outbound, sender.name, received, call)
+        return _Answer("accepted", event=call.what) if taken else _Answer("duplicate")
     if sender.set_writer is not None:
-        produced = await runtime.writer(sender.name, sender.set_writer).write(
-            deliveries.Received(key, headers, raw, query), change, now
-        )
-        return _Answer("duplicate") if produced is None else _Answer.applied(produced)
-    async with runtime.engine.begin() as conn:
-        delivery_id = await deliveries.record_new(
-            conn, sender=sender.name, delivery_key=key, headers=headers, body=raw, outcome="applied", query=query
-        )
-        if delivery_id is None:
-            return _Answer("duplicate")
-        produced = await sender.apply(conn, change, now)
-        if not produced:
-            await deliveries.set_outcome(conn, delivery_id, "unchanged")
-    return _Answer.applied(produced)
+        produced = await runtime.writer(sender.name, sender.set_writer).write(received, change, now)
+    else:
+        applied: Change = change
+
+        async def apply(conn: AsyncConnection) -> int:
+            return await sender.apply(conn, applied, now)
+
+        produced = await ingest.apply_one(runtime.engine, sender.name, received, apply)
+    return _Answer("duplicate") if produced is None else _Answer.applied(produced)
 
 
 def _authenticate(request: Request, sender: Sender[Any], raw: bytes, runtime: Runtime) -> None:
@@ -196,25 +189,3 @@ def client_key(request: Request) -> str:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return host
-
-
-async def _record_then_call(
-    runtime: Runtime, sender: str, received: deliveries.Received, call: OutboundCall
-) -> _Answer:
-    """Record the delivery and commit; only then queue its outbound call (429 when the queue is full)."""
-    with runtime.outbound.reserve() as slot:
-        async with runtime.engine.begin() as conn:
-            delivery_id = await deliveries.record_new(
-                conn, sender=sender, delivery_key=received.delivery_key, headers=received.headers,
-                body=received.body, outcome="applied", query=received.query,
-            )  # fmt: skip
-        if delivery_id is None:
-            return _Answer("duplicate")
-
-        async def mark_failed(reason: str) -> None:
-            # `ops-bridge deliveries --failed` then lists it, with why.
-            async with runtime.engine.begin() as conn:
-                await deliveries.set_outcome(conn, delivery_id, "rejected", error=f"{call.what} failed: {reason}")
-
-        slot.submit(OutboundCall(call.what, call.run, failed=mark_failed))
-    return _Answer("accepted", event=call.what)

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from zxcvbn import zxcvbn
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    from app.config.settings import Settings
 
 HMAC_KEY_MIN_BYTES = 32
 TOKEN_MIN_CHARS = 16

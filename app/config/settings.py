@@ -16,9 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app import dev_secret
+from app.config.secret_rules import hmac_key_problems, production_problems
 from app.contract.payloads import IncidentStatus, Severity, TaskStatus
 from app.domain.sla import parse_targets
-from app.secret_rules import hmac_key_problems, production_problems
 
 _log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def development_jwt_secret(data_dir: Path) -> str:
 
 
 def refusals(settings: Settings) -> list[str]:
-    """Why the service must not start with `settings` (app/secret_rules.py), in plain words;
+    """Why the service must not start with `settings` (app/config/secret_rules.py), in plain words;
     reads, never writes (`ops-bridge check` asks too)."""
     problems = hmac_key_problems(settings)
     if settings.production:
