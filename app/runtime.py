@@ -17,9 +17,10 @@ from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
-from app.ingest.batch_writer import BatchWriter, SetWriter
+from app.ingest.batch_writer import BatchWriter
 from app.outbound.queue import OutboundCalls
 from app.ratelimit import BucketsByKey, TokenBucket
+from app.store.set_writer import SetWriter
 
 
 class SenderLimits:

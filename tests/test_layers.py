@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("periodic jobs", ["app.jobs"]),
     ("events", ["app.events"]),
     ("store", ["app.store"]),
+    ("senders", ["app.senders"]),
     ("use cases", ["app.ingest"]),
     ("process", ["app.runtime", "app.monitoring_jobs"]),
     ("socket", ["app.ws"]),

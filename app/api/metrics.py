@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from app.adapters.json_body import parse_json
 from app.api.auth import Authenticated, principal_of
-from app.api.body import parse_json, read_limited
+from app.api.body import read_limited
 from app.api.responses import READ, WRITE, errors
 from app.auth.credentials import session_cookie_name
 from app.auth.principal import Principal

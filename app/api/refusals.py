@@ -27,8 +27,8 @@ from app.ingest import deliveries as ingest_deliveries
 from app.store import deliveries
 
 if TYPE_CHECKING:
-    from app.api.webhook_path import Sender
     from app.runtime import Runtime
+    from app.senders.sender import Sender
 
 
 async def read_body(request: Request, sender: Sender[Any], runtime: Runtime) -> bytes:

@@ -26,27 +26,23 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.api.body import parse_json
+from app.adapters.json_body import parse_json
 from app.api.refusals import read_body
 from app.clock import utcnow
-from app.config import Settings
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, RateLimited, Unauthenticated
 from app.ingest import deliveries as ingest
-from app.ingest.batch_writer import SetWriter
 from app.observability.webhooks import observe_webhook
-from app.outbound.queue import OutboundCall
 from app.runtime import runtime_of
+from app.senders.sender import Sender
 from app.store import deliveries
 
 if TYPE_CHECKING:
@@ -55,29 +51,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 Change = TypeVar("Change")
-
-
-@dataclass(frozen=True, slots=True)
-class Sender(Generic[Change]):
-    """One sender format, wired into the common path."""
-
-    name: str
-    # Raises Unauthenticated; sees the raw body (signatures are over bytes).
-    authenticate: Callable[[Request, bytes, Settings], None]
-    # Pure: parsed JSON in, a change (or Ignored) out; raises InvalidPayload.
-    translate: Callable[[Any, datetime, Settings], Change | Ignored]
-    # Writes the change and its events in the caller's transaction; returns how many events.
-    apply: Callable[[AsyncConnection, Change, datetime], Awaitable[int]]
-    # The sender's delivery id, when it sends one (for redeliveries).
-    delivery_key: Callable[[Request], str | None] = lambda _request: None
-    # Applies many changes as a set, in arrival order: deliveries arriving
-    # together are then written in one transaction (app/ingest/batch_writer.py).
-    set_writer: SetWriter[Change] | None = None
-    # The outbound call a change stands for, when it is one rather than a change
-    # of state (an SNS subscription to confirm); made after the delivery commits.
-    outbound: Callable[[Change], OutboundCall | None] = lambda _change: None
-    # The setting that bounds this sender's bodies (app/api/refusals.py).
-    body_limit: str = "max_webhook_body_bytes"
 
 
 class _AnswerResponse(JSONResponse):

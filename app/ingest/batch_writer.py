@@ -29,38 +29,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from app.db.driver import BEGIN, COMMIT, Driver, Rows, Statement, run
+from app.db.driver import BEGIN, COMMIT, Driver, Statement, run
 from app.db.failures import kind_of, unavailable
 from app.store import deliveries
 from app.store.deliveries import Received
+from app.store.set_writer import SetWriter
 
 _log = logging.getLogger(__name__)
 
 Change = TypeVar("Change")
-Change_contra = TypeVar("Change_contra", contravariant=True)
 Connect = Callable[[], Awaitable[Driver]]
-
-
-class SetWriter(Protocol[Change_contra]):
-    """Applies changes as a set, in two steps around the writer's reads."""
-
-    def reads(self, changes: Sequence[Change_contra]) -> list[Statement]:
-        """What must be locked and read before these changes (or a subset) can be planned."""
-        ...
-
-    def plan(
-        self, changes: Sequence[Change_contra], read: Sequence[Rows], now: datetime
-    ) -> tuple[list[int], list[Statement]]:
-        """The events each change produces and the statements writing them, given the rows `reads` returned."""
-        ...
 
 
 MAX_BATCH = 128

@@ -14,14 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.clock import iso, utcnow
 from app.config import Settings, load_settings
 from app.db.engine import create_engine
-from app.ops import senders
+from app.ingest.reprocess import Result, Summary, reprocess
 from app.ops.check import print_report, run_check
 from app.ops.database import command_database
 from app.ops.listing import list_deliveries
-from app.ops.reprocess import Result, Summary, reprocess
 from app.ops.send import send_all
 from app.ops.times import TimeError, parse_moment
 from app.ops.usage import UsageError
+from app.senders import registry as senders
+from app.senders.sender import Registered
 from app.store.deliveries import OUTCOMES, Selection
 
 Write = Callable[[str], None]
@@ -99,7 +100,7 @@ def _selection(args: argparse.Namespace, *, failed: bool = False) -> Selection:
     return Selection(since=since, until=until, senders=chosen, outcomes=outcomes)
 
 
-def _sender(name: str) -> senders.SenderEntry:
+def _sender(name: str) -> Registered:
     try:
         return senders.entry(name)
     except KeyError:

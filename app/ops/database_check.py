@@ -57,7 +57,7 @@ class Connections:
 
 
 def connections_per_process(settings: Settings) -> Connections:
-    from app.ops.senders import SENDERS  # the webhook routes: imported only when counted
+    from app.senders.registry import SENDERS  # the webhook routes: imported only when counted
 
     writers = sum(1 for entry in SENDERS.values() if entry.build({}).set_writer is not None)
     return Connections(pool=settings.database_pool_size + settings.database_max_overflow, writers=writers)

@@ -25,7 +25,8 @@ import httpx
 
 from app.auth.webhook_signatures import hmac_sha256_hex
 from app.config import Settings
-from app.ops.senders import SENDERS, SenderEntry, entry
+from app.senders.registry import SENDERS, entry
+from app.senders.sender import Registered
 
 Auth = Literal["recorded", "settings", "none"]
 
@@ -57,12 +58,12 @@ class SendError(Exception):
 @dataclass(frozen=True, slots=True)
 class Delivery:
     path: Path
-    sender: SenderEntry
+    sender: Registered
     body: bytes
     headers: dict[str, str]
 
 
-def sender_of(path: Path, chosen: str | None) -> SenderEntry:
+def sender_of(path: Path, chosen: str | None) -> Registered:
     if chosen is not None:
         return entry(chosen)
     for folder in reversed(path.resolve().parent.parts):

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.api.webhooks_jira import _mapping_for
+from app.senders.jira import _mapping_for
 from tests.conftest import make_settings, token
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
 from tests.support.deliveries import post_fixture

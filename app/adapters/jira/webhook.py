@@ -22,7 +22,7 @@ from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
 from app.errors import InvalidPayload
 
-# Starts the error of a snapshot refused for its credentials (app/ops/senders.py reads it).
+# Starts the error of a snapshot refused for its credentials (app/senders/registry.py reads it).
 SNAPSHOT_REFUSED = "a body without 'webhookEvent' is read as a Jira Automation snapshot only"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from app.clock import utcnow
 from app.config import Settings
-from app.ops.reprocess import Result, reprocess
+from app.ingest.reprocess import Result, reprocess
 from app.ops.send import sender_of
 from app.store.deliveries import Selection
 from tests.conftest import make_settings, token

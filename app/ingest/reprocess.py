@@ -31,13 +31,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.api.body import parse_json
+from app.adapters.json_body import parse_json
 from app.clock import utcnow
 from app.config import Settings
 from app.db.schema import webhook_deliveries
 from app.domain.deliveries import Ignored
 from app.errors import InputError
-from app.ops.senders import SENDERS
+from app.senders.registry import SENDERS
 from app.store import deliveries
 from app.store.deliveries import Delivery, Outcome, Selection
 
