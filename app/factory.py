@@ -17,7 +17,7 @@ from app.api import (
     error_responses,
     events,
     health,
-    metrics,
+    metric_samples,
     notifications,
     prometheus,
     reads,
@@ -120,7 +120,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     webhook_routers = (webhooks_jira.router, webhooks_alerts.router)
     for router in webhook_routers:
         app.include_router(router)
-    app.include_router(metrics.router)
+    app.include_router(metric_samples.router)
     app.include_router(health.router)
     app.include_router(console_session.router)
     app.include_router(console_routes.router)

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.domain.sla import parse_targets
 from app.jobs import Jobs
 from app.store.alert_aging import age_alerts
-from app.store.metrics import delete_expired_samples, publish_pending
+from app.store.metric_samples import delete_expired_samples, publish_pending
 from app.store.sla import publish_sla as publish_sla_figures
 
 PUBLISH_INTERVAL_SECONDS = 0.25

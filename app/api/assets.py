@@ -16,14 +16,14 @@ from pydantic import BaseModel, Field
 
 from app.api import responses
 from app.api.auth import Authenticated, Publisher
-from app.api.listing import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
+from app.api.list_queries import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
 from app.api.routing import JsonApiRoute
 from app.contract.payloads import Environment, RiskLevel
 from app.db.schema import assets
 from app.domain.assets import AssetCreate, AssetFields, AssetPatch, AssetSync, AssetView, new_asset_id, summarize
 from app.ingest import assets as assets_ingest
 from app.runtime import runtime_of
-from app.store.listing import Listing, SortKey
+from app.store.pages import Listing, SortKey
 from app.store.visibility import visible_to
 
 router = APIRouter(route_class=JsonApiRoute, tags=["assets"])

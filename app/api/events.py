@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import responses
 from app.api.auth import Authenticated
-from app.api.listing import AnyOf
+from app.api.list_queries import AnyOf
 from app.api.routing import JsonApiRoute
 from app.contract.events import AnyEvent
 from app.contract.payloads import Topic

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import responses
 from app.api.auth import Authenticated, Publisher
-from app.api.listing import RowId
+from app.api.list_queries import RowId
 from app.api.routing import JsonApiRoute
 from app.contract.payloads import NotificationData, Timestamp
 from app.domain.notifications import NotificationInput, Recipients

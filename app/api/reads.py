@@ -16,7 +16,7 @@ from sqlalchemy import func
 
 from app.api import responses
 from app.api.auth import Authenticated
-from app.api.listing import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
+from app.api.list_queries import AnyOf, ListQuery, Name, Page, RowId, list_rows, ranked, read_row
 from app.api.routing import JsonApiRoute
 from app.contract.payloads import (
     AlertData,
@@ -29,7 +29,7 @@ from app.contract.payloads import (
     Timestamp,
 )
 from app.db.schema import alerts, incidents, tasks
-from app.store.listing import Listing, SortKey
+from app.store.pages import Listing, SortKey
 from app.store.visibility import visible_to
 
 router = APIRouter(route_class=JsonApiRoute)

@@ -128,10 +128,14 @@ class BatchWriter(Generic[Change]):
             raise
 
     async def _write(self, conn: Driver, batch: list[_Job[Change]]) -> list[int | None]:
-        claim = deliveries.claim_statements(self._sender, [job.received for job in batch])
+        claim = deliveries.claim_statement(self._sender, [job.received for job in batch])
         reads = self._set_writer.reads([job.change for job in batch])
-        read = await run(conn, [BEGIN, *claim, *reads])
-        fresh = deliveries.claimed(read[1]) if claim else set()
+        if claim is None:
+            _begun, _locked, loaded = await run(conn, [BEGIN, reads.lock, reads.load])
+            fresh: set[str] = set()
+        else:
+            _begun, new_keys, _locked, loaded = await run(conn, [BEGIN, claim, reads.lock, reads.load])
+            fresh = deliveries.claimed(new_keys)
         claimed: set[str] = set()
         applicable: list[_Job[Change]] = []
         for job in batch:
@@ -140,16 +144,14 @@ class BatchWriter(Generic[Change]):
                 applicable.append(job)
                 if key is not None:
                     claimed.add(key)
-        produced, writes = self._set_writer.plan(
-            [job.change for job in applicable], read[len(read) - len(reads) :], batch[-1].now
-        )
-        counts = dict(zip(map(id, applicable), produced, strict=True))
+        plan = self._set_writer.plan([job.change for job in applicable], loaded, batch[-1].now)
+        counts = dict(zip(map(id, applicable), plan.produced, strict=True))
         outcomes = deliveries.outcome_statements(
             self._sender,
             [(j.received, "applied" if counts[id(j)] else "unchanged") for j in applicable if not _keyed(j)],
             [j.received.delivery_key for j in applicable if _keyed(j) and not counts[id(j)]],  # type: ignore[misc]
         )
-        await run(conn, [*writes, *outcomes, COMMIT])
+        await run(conn, [*plan.writes, *outcomes, COMMIT])
         return [counts.get(id(job)) for job in batch]
 
     async def _roll_back(self, conn: Driver) -> None:

@@ -17,7 +17,7 @@ from app.db.engine import create_engine
 from app.ingest.reprocess import Result, Summary, reprocess
 from app.ops.check import print_report, run_check
 from app.ops.database import command_database
-from app.ops.listing import list_deliveries
+from app.ops.delivery_log import list_deliveries
 from app.ops.send import send_all
 from app.ops.times import TimeError, parse_moment
 from app.ops.usage import UsageError

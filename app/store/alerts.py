@@ -30,11 +30,12 @@ from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import AlertData
-from app.db.driver import Driver, Rows, Statement, driver_of, rows_json, run
+from app.db.driver import Driver, Rows, Statement, driver_of, rows_json
 from app.domain.alerts import AlertBatch, AlertSignal, StoredAlert, plan_alert
 from app.errors import InvalidPayload
 from app.events import outbox
 from app.events.model import NewEvent
+from app.store.set_writer import Plan, Reads, apply_set
 
 _log = logging.getLogger(__name__)
 
@@ -120,15 +121,13 @@ class AlertWriter:
     and so may two deliveries of a batch), and give the statements writing each
     alert's net result, its history and every event in order."""
 
-    def reads(self, batches: Sequence[AlertBatch]) -> list[Statement]:
+    def reads(self, batches: Sequence[AlertBatch]) -> Reads:
         ids = {signal.id for batch in batches for signal in batch.signals}
-        return [lock_statement(ids), load_statement(ids)]
+        return Reads(lock_statement(ids), load_statement(ids))
 
-    def plan(
-        self, batches: Sequence[AlertBatch], read: Sequence[Rows], now: datetime
-    ) -> tuple[list[int], list[Statement]]:
-        """`read`: the rows of `reads` (for these batches or a superset of them)."""
-        before = stored_alerts(read[-1])
+    def plan(self, batches: Sequence[AlertBatch], loaded: Rows, now: datetime) -> Plan:
+        """`loaded`: the rows of `reads(...).load` (for these batches or a superset of them)."""
+        before = stored_alerts(loaded)
         after = dict(before)
         new_events: list[NewEvent] = []
         produced: list[int] = []
@@ -141,11 +140,10 @@ class AlertWriter:
                 if event is not None:
                     new_events.append(event)
             produced.append(len(new_events) - count)
-        return produced, [
-            *_net_writes(before, after, now),
-            *history_statements(new_events),
-            *outbox.append_statements(new_events),
-        ]
+        return Plan(
+            produced,
+            [*_net_writes(before, after, now), *history_statements(new_events), *outbox.append_statements(new_events)],
+        )
 
 
 ALERT_WRITER = AlertWriter()
@@ -161,10 +159,7 @@ async def apply_alert_batch(conn: AsyncConnection, batch: AlertBatch, *, now: da
 
 async def apply_alert_batches(conn: Driver, batches: Sequence[AlertBatch], *, now: datetime) -> list[int]:
     """Store `batches` in order, in the caller's transaction; return how many events each produced."""
-    read = await run(conn, ALERT_WRITER.reads(batches))
-    produced, writes = ALERT_WRITER.plan(batches, read, now)
-    await run(conn, writes)
-    return produced
+    return await apply_set(conn, ALERT_WRITER, batches, now)
 
 
 def _apply(states: dict[str, AlertRow], signal: AlertSignal, now: datetime) -> NewEvent | None:

@@ -107,9 +107,9 @@ class Received:
     query: dict[str, str] = field(default_factory=dict)
 
 
-def claim_statements(sender: str, received: Sequence[Received]) -> list[Statement]:
+def claim_statement(sender: str, received: Sequence[Received]) -> Statement | None:
     """The statement recording the keyed deliveries among `received` as applied and
-    returning the keys that are new (none if none is keyed; `claimed` reads its rows).
+    returning the keys that are new (None if none is keyed; `claimed` reads its rows).
 
     A key already recorded (or repeated earlier in `received`) is a
     redelivery: it is not recorded again and must not be applied. A concurrent
@@ -119,8 +119,8 @@ def claim_statements(sender: str, received: Sequence[Received]) -> list[Statemen
         if item.delivery_key is not None:
             keyed.setdefault(item.delivery_key, item)
     if not keyed:
-        return []
-    return [Statement(_CLAIM, (sender, _rows(keyed.values(), "applied")))]
+        return None
+    return Statement(_CLAIM, (sender, _rows(keyed.values(), "applied")))
 
 
 def claimed(rows: Rows) -> set[str]:

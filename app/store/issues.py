@@ -30,6 +30,7 @@ from app.events import outbox
 from app.events.model import NewEvent
 from app.store.locks import lock_statement
 from app.store.notifications import Outgoing, audience_of, store_statements
+from app.store.set_writer import Plan, Reads, apply_set
 
 
 async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
@@ -39,10 +40,7 @@ async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now:
 
 async def apply_issue_changes(conn: Driver, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
     """Store `changes` in order, in the caller's transaction; return how many events each produced."""
-    read = await run(conn, ISSUE_WRITER.reads(changes))
-    produced, writes = ISSUE_WRITER.plan(changes, read, now)
-    await run(conn, writes)
-    return produced
+    return await apply_set(conn, ISSUE_WRITER, changes, now)
 
 
 class IssueWriter:
@@ -56,15 +54,13 @@ class IssueWriter:
     notification, addressed to them alone, in the same transaction.
     """
 
-    def reads(self, changes: Sequence[IssueChange]) -> list[Statement]:
+    def reads(self, changes: Sequence[IssueChange]) -> Reads:
         ids = sorted({_issue_id(change) for change in changes})
-        return [lock_statement([f"jira-issue:{jira_issue_id}" for jira_issue_id in ids]), _load_statement(ids)]
+        return Reads(lock_statement([f"jira-issue:{jira_issue_id}" for jira_issue_id in ids]), _load_statement(ids))
 
-    def plan(
-        self, changes: Sequence[IssueChange], read: Sequence[Rows], now: datetime
-    ) -> tuple[list[int], list[Statement]]:
-        """`read`: the rows of `reads` (for these changes or a superset of them)."""
-        states = _stored_issues(read[-1])
+    def plan(self, changes: Sequence[IssueChange], loaded: Rows, now: datetime) -> Plan:
+        """`loaded`: the rows of `reads(...).load` (for these changes or a superset of them)."""
+        states = _stored_issues(loaded)
         before = dict(states)
         touched: set[str] = set()
         new_events: list[NewEvent] = []
@@ -87,7 +83,7 @@ class IssueWriter:
             new_events.extend(events)
             produced.append(len(events))
         writes = _net_writes([(i, before[i], states[i]) for i in sorted(touched)], now)
-        return produced, [*writes, *store_statements(outgoing), *outbox.append_statements(new_events)]
+        return Plan(produced, [*writes, *store_statements(outgoing), *outbox.append_statements(new_events)])
 
 
 ISSUE_WRITER = IssueWriter()

@@ -18,6 +18,7 @@ from app.errors import StoreUnavailable
 from app.ingest.batch_writer import BatchWriter, Connect
 from app.store.deliveries import Received
 from app.store.issues import ISSUE_WRITER
+from app.store.set_writer import Plan, Reads
 from tests.support.jira import issue_event
 
 
@@ -45,18 +46,18 @@ class Recording:
         self.fail_on = fail_on
         self.refused_on = refused_on
 
-    def reads(self, changes: Sequence[object]) -> list[Statement]:
+    def reads(self, changes: Sequence[object]) -> Reads:
         return ISSUE_WRITER.reads(changes)  # type: ignore[arg-type]
 
-    def plan(self, changes: Sequence[object], read: Sequence[Rows], now: datetime) -> tuple[list[int], list[Statement]]:
+    def plan(self, changes: Sequence[object], loaded: Rows, now: datetime) -> Plan:
         self.batches.append(len(changes))
         if self.fail_on is not None and any(self.fail_on in repr(change) for change in changes):
             raise ValueError("a delivery the store cannot take")
-        produced, writes = ISSUE_WRITER.plan(changes, read, now)  # type: ignore[arg-type]
+        plan = ISSUE_WRITER.plan(changes, loaded, now)  # type: ignore[arg-type]
         if self.refused_on is not None and any(self.refused_on in repr(change) for change in changes):
             # A write the database refuses, after the others of its message.
-            writes.append(Statement("SELECT 1 / 0"))
-        return produced, writes
+            plan.writes.append(Statement("SELECT 1 / 0"))
+        return plan
 
 
 async def test_deliveries_queued_together_are_written_in_one_transaction(connect: Connect, database_url: str) -> None:

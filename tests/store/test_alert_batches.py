@@ -32,16 +32,17 @@ async def test_a_group_of_5000_alerts_takes_at_most_one_lock_per_bucket(database
     batch = AlertBatch(signals=tuple(_signal(i) for i in range(5000)))
     conn = await driver.connect(database_url, autocommit=True)
     async with conn:
-        await run(conn, [BEGIN, *ALERT_WRITER.reads([batch])])
+        reads = ALERT_WRITER.reads([batch])
+        await run(conn, [BEGIN, reads.lock, reads.load])
         (locks,) = await run(
             conn,
             [Statement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")],
         )
-        produced, writes = ALERT_WRITER.plan([batch], [[], []], utcnow())
-        await run(conn, [*writes, COMMIT])
+        plan = ALERT_WRITER.plan([batch], [], utcnow())
+        await run(conn, [*plan.writes, COMMIT])
 
     assert 0 < locks[0][0] <= LOCK_BUCKETS
-    assert produced == [5000]
+    assert plan.produced == [5000]
     assert (
         count(database_url, "alerts") == count(database_url, "events") == count(database_url, "alert_history") == 5000
     )

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.db.engine import create_engine
-from app.store.metrics import delete_expired_samples
+from app.store.metric_samples import delete_expired_samples
 from tests.conftest import make_settings, token
 from tests.support.alerts import count, rows
 from tests.support.clients import expect_silence, open_stream, receive, receive_events, receive_until

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.contract.payloads import MetricData
 from app.ingest.transaction import write
-from app.store.metrics import record_samples
+from app.store.metric_samples import record_samples
 
 
 async def record(engine: AsyncEngine, samples: Sequence[MetricData]) -> int:

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.runtime import runtime_of
-from app.store.listing import Listing, Order, PageRequest, fetch_one, fetch_page
+from app.store.pages import Listing, Order, PageRequest, fetch_one, fetch_page
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

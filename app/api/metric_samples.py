@@ -24,10 +24,10 @@ from app.auth.principal import Principal
 from app.auth.webhook_signatures import bearer_or_basic_password, same_secret
 from app.clock import utcnow
 from app.contract.payloads import MetricData, Severity
-from app.domain.metrics import MAX_SAMPLES, MetricInput, sample_of
+from app.domain.metric_samples import MAX_SAMPLES, MetricInput, sample_of
 from app.domain.sla import parse_targets
 from app.errors import Forbidden, InvalidPayload, Unauthenticated
-from app.ingest import metrics as metric_samples
+from app.ingest import metric_samples
 from app.runtime import runtime_of
 from app.store.sla import sla_report
 
