@@ -3,6 +3,7 @@
     ServiceError                 every error the handlers below map
     ├── InputError               the request is wrong; 4xx, nothing stored
     │   ├── MalformedBody        400 INVALID_JSON: not JSON, not UTF-8
+    │   ├── IncompleteBody       400 INCOMPLETE_BODY: the client stopped sending the body it announced
     │   ├── InvalidPayload       422 INVALID_PAYLOAD: JSON, but not the expected shape
     │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
     │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
@@ -20,6 +21,11 @@ of connections, or read-only: a hot standby, or a primary during failover).
 HTTP answers it 503 with Retry-After, so a sender retries instead of dropping
 the delivery; the socket answers UNAVAILABLE. Anything else is unexpected: a
 500 whose body says nothing about it. Bodies never echo credentials.
+
+A body cut short (the client went away, or the edge gave up waiting for it:
+app/edge/http.py) reaches an endpoint as Starlette's ClientDisconnect, mapped
+here to IncompleteBody: a request error, never a 500 with a traceback. The
+answer is seldom read (the edge has already answered 408, or nobody is left).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.requests import ClientDisconnect
 
 _log = logging.getLogger(__name__)
 
@@ -64,6 +71,11 @@ class InputError(ServiceError):
 class MalformedBody(InputError):
     status = 400
     code = "INVALID_JSON"
+
+
+class IncompleteBody(InputError):
+    status = 400
+    code = "INCOMPLETE_BODY"
 
 
 class InvalidPayload(InputError):
@@ -169,6 +181,8 @@ def response_for(error: Exception) -> JSONResponse | None:
     (the caller lets it propagate: a 500 that says nothing about it, and a logged traceback)."""
     if isinstance(error, ServiceError):
         return _respond(error)
+    if isinstance(error, ClientDisconnect):
+        return _respond(IncompleteBody("the body ended before the length it announced"))
     mapped = unavailable(error)
     if mapped is None:
         return None
@@ -195,6 +209,7 @@ DRIVER_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, psycopg.Error, OS
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _mapped)
+    app.add_exception_handler(ClientDisconnect, _mapped)
     app.add_exception_handler(RequestValidationError, _validation)
     for driver_error in DRIVER_ERRORS:
         app.add_exception_handler(driver_error, _mapped)
