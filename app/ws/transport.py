@@ -121,6 +121,8 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         # Spends the client's message budget for a control frame; True: over it (see FrameSink).
         self.charge: Callable[[], bool] | None = None
         self.write_paused = False
+        # Pongs websockets queued for the pings of the current read, and how far they are taken.
+        self.pongs, self.pong_at = b"", 0
         self.reading_stopped = False  # the transport's state, whoever asked for it
         self.handshake_expired = False
         if config.ws_per_message_deflate:
@@ -216,13 +218,30 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
     # Control frames
 
     def handle_ping(self) -> None:
-        # The pongs websockets queued for this read's pings: sent with the first one
-        # charged within budget (the later ones of the read find nothing queued).
-        pongs = b"".join(self.conn.data_to_send())
+        pong = self._next_pong()
         if self.close_sent or (self.charge is not None and self.charge()):
             return  # over budget, or closing: not sent
-        if pongs:
-            self.write(pongs)
+        self.write(pong)
+
+    def _next_pong(self) -> bytes:
+        """The pong websockets queued for this ping. It queues one per ping as it parses a
+        read, all together, so they are taken out one at a time: a server's control frame
+        is unmasked and at most 125 bytes, so its length is in its second byte."""
+        if self.pong_at >= len(self.pongs):
+            self.pongs, self.pong_at = b"".join(self.conn.data_to_send()), 0
+        start = self.pong_at
+        if len(self.pongs) - start < 2:
+            self.pong_at = len(self.pongs)
+            return self.pongs[start:]
+        self.pong_at = start + 2 + (self.pongs[start + 1] & 0x7F)
+        return self.pongs[start : self.pong_at]
+
+    def handle_close(self, event: Frame) -> None:
+        # What followed this read's pongs (the answer to this close) goes out first.
+        rest, self.pongs, self.pong_at = self.pongs[self.pong_at :], b"", 0
+        if rest and not self.transport.is_closing():
+            self.transport.write(rest)
+        super().handle_close(event)
 
     def handle_pong(self, event: Frame) -> None:
         solicited = self.pending_ping_payload is not None and bytes(event.data) == self.pending_ping_payload
