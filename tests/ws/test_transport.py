@@ -42,7 +42,7 @@ async def test_answers_a_client_never_reads_are_bounded_like_events(database_url
         frames = await frames_until_closed(protocol, sock)
         sock.close()
 
-    pongs = [f for f in frames if f.opcode is Opcode.TEXT and json.loads(f.data).get("action") == "pong"]
+    pongs = [f for f in frames if f.opcode is Opcode.TEXT and json.loads(bytes(f.data)).get("action") == "pong"]
     assert frames[-1].opcode is Opcode.CLOSE
     assert int.from_bytes(frames[-1].data[:2], "big") == 4008
     assert len(pongs) < 3000  # cut off, not served to the end
