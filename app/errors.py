@@ -3,6 +3,7 @@
     ServiceError                 every error the service answers on purpose
     ├── InputError               the request is wrong; 4xx, nothing stored
     │   ├── MalformedBody        400 INVALID_JSON: not JSON, not UTF-8
+    │   ├── IncompleteBody       400 INCOMPLETE_BODY: the client stopped sending the body it announced
     │   ├── InvalidPayload       422 INVALID_PAYLOAD: JSON, but not the expected shape
     │   ├── BodyTooLarge         413 PAYLOAD_TOO_LARGE
     │   ├── Unauthenticated      401 UNAUTHENTICATED: missing or wrong credentials
@@ -41,6 +42,11 @@ class InputError(ServiceError):
 class MalformedBody(InputError):
     status = 400
     code = "INVALID_JSON"
+
+
+class IncompleteBody(InputError):
+    status = 400
+    code = "INCOMPLETE_BODY"
 
 
 class InvalidPayload(InputError):

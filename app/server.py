@@ -14,6 +14,8 @@ import uvicorn
 from app.config import Settings
 from app.db import embedded
 from app.db.migrate import upgrade
+from app.edge.http import EdgeHttpProtocol
+from app.edge.limits import EdgeConfig, EdgeLimits
 from app.ws.transport import BridgeWebSocketProtocol
 
 
@@ -40,14 +42,15 @@ def settle_heap() -> None:
 
 
 def uvicorn_config(settings: Settings, app: object, *, workers: int = 1) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,  # type: ignore[arg-type]
+    return EdgeConfig(
+        app,
+        limits=EdgeLimits.from_settings(settings),
         host=settings.host,
         port=settings.port,
         workers=workers,
         lifespan="on",
         loop="uvloop",
-        http="httptools",
+        http=EdgeHttpProtocol,
         ws=BridgeWebSocketProtocol,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval,

@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("domain", ["app.domain"]),
     ("settings", ["app.config"]),
     ("translation", ["app.adapters", "app.auth", "app.outbound"]),
+    ("network edge", ["app.edge"]),
     ("database", ["app.db"]),
     ("observability", ["app.observability"]),
     ("periodic jobs", ["app.jobs"]),

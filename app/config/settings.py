@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_rate_limit_per_minute: int = Field(default=100, ge=1)
     ws_max_connections_per_user: int = Field(default=20, ge=1)
+    ws_handshake_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The HTTP edge (app/edge): a request head's size and fields, how long a client may take
+    # to send a head (or a pause within a body), and connections open per process.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_max_headers: int = Field(default=100, ge=10)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=10_000, ge=1)
     webhook_rate_limit_per_second: float = Field(default=200.0, ge=0)
     # Failed webhook authentications per client address a minute (0: no limit); past it, 429.
     webhook_auth_failures_per_minute: int = Field(default=60, ge=0)

@@ -4,8 +4,9 @@ that may see them and asked for them.
 The hub never awaits a socket. Each event arrives framed once; delivering it is
 writing those same bytes to a connection's transport. What a connection has
 not yet taken stays in its transport's write buffer, and that buffer is the
-connection's bounded queue: past `max_buffered_bytes` the subscriber is closed
-with `SLOW_CONSUMER` and resumes from its last id, so one slow reader never
+connection's bounded queue: the transport itself (app/ws/transport.py) closes
+a connection past `WS_MAX_BUFFERED_BYTES` with `SLOW_CONSUMER`, whatever was
+written, and the client resumes from its last id; so one slow reader never
 holds up the others and nobody is silently skipped.
 
 A subscriber is either live (the hub writes to it as events are published) or
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -29,17 +29,13 @@ from app.auth.principal import Principal
 from app.events.model import Event
 from app.observability import metrics
 
-_log = logging.getLogger(__name__)
-
-# Close codes (docs/protocol.md lists them).
-SLOW_CONSUMER = 4008
-
 # Deliver in slices so webhooks and pings are served between them.
 _SLICE_SECONDS = 0.005
 
 
 class Sink(Protocol):
-    """Where a subscriber's frames go: its connection's transport."""
+    """Where a subscriber's frames go: its connection's transport, which closes itself
+    when a write leaves too much unsent."""
 
     def write(self, frame: bytes) -> None: ...
 
@@ -107,6 +103,7 @@ class Subscriber:
 
 class Hub:
     def __init__(self, *, max_buffered_bytes: int, recent_capacity: int = 4096) -> None:
+        # Catch-up paces itself by it (app/ws/session.py); the transport enforces it.
         self.max_buffered_bytes = max_buffered_bytes
         self._position: int | None = None
         self._groups: dict[Profile, set[Subscriber]] = {}
@@ -119,7 +116,6 @@ class Hub:
         # Subscribers whose profile changed while a publication was under way.
         self._moved: set[Subscriber] = set()
         self.delivered = 0
-        self.dropped_slow = 0
 
     @property
     def started(self) -> bool:
@@ -247,20 +243,13 @@ class Hub:
         if not subscriber.live or subscriber.cursor >= last:
             return  # gone, or already served under another profile during this publication
         if frames is not None and frames[1]:
-            if subscriber.sink.buffered() > self.max_buffered_bytes:
-                self.evict_slow(subscriber)
+            if subscriber.sink.closed:
+                self.detach(subscriber)  # closed by its transport (a slow consumer) or going away
                 return
             subscriber.sink.write(frames[0])
             subscriber.delivered += frames[1]
             self.delivered += frames[1]
         subscriber.cursor = last
-
-    def evict_slow(self, subscriber: Subscriber) -> None:
-        self.detach(subscriber)
-        self.dropped_slow += 1
-        metrics.DROPPED_SLOW.inc()
-        _log.warning("closing slow subscriber %s (%s)", subscriber.id, subscriber.principal.sub)
-        subscriber.sink.close(SLOW_CONSUMER, "slow consumer: reconnect with last_event_id")
 
     def close_all(self, code: int, reason: str) -> None:
         for members in list(self._groups.values()):

@@ -46,6 +46,8 @@ class Session:
         per_minute = runtime.settings.ws_rate_limit_per_minute
         # A bucket, not a log of timestamps: two numbers per connection, however busy.
         self._allowance = TokenBucket(rate=per_minute / 60.0, burst=float(per_minute))
+        # Pings and unsolicited pongs spend it too: a flood of them is answered like one of requests.
+        sink.charge_control_frames(self._rate_limited)
         self._strikes = 0
         self._catch_up: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None

@@ -44,12 +44,13 @@ def _listening_socket(port: int = 0) -> socket.socket:
 
 
 @contextmanager
-def server_in_thread(settings: Settings, port: int = 0) -> Iterator[RunningServer]:
-    """The app served by uvicorn in a thread, on `port` (0: a free one)."""
+def server_in_thread(settings: Settings, port: int = 0, app: object | None = None) -> Iterator[RunningServer]:
+    """The app (or `app`, a stand-in behind the same edge) served by uvicorn in a thread,
+    on `port` (0: a free one)."""
     sock = _listening_socket(port)
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"port": port})
-    config = uvicorn_config(settings, create_app(settings))
+    config = uvicorn_config(settings, create_app(settings) if app is None else app)
     config.log_level = "warning"
     server = uvicorn.Server(config)
     started = threading.Event()
