@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.adapters.labelled_alert import is_test_alert, signal_from_alert
 from app.domain.alerts import AlertBatch, AlertDefaults
 from app.domain.deliveries import Ignored
@@ -27,10 +27,10 @@ def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime)
         raise InvalidPayload("an Alertmanager webhook body must be a JSON object")
     if "alerts" not in body:
         raise InvalidPayload("not an Alertmanager webhook: no 'alerts'")
-    alerts = f.items(body["alerts"], "alerts")
+    alerts = alert_fields.items(body["alerts"], "alerts")
     if alerts and all(map(is_test_alert, alerts)):
         return Ignored("alertmanager test notification")
-    group_status = f.text(body.get("status"), "status")
+    group_status = alert_fields.text(body.get("status"), "status")
     signals = tuple(
         signal_from_alert(
             alert, f"alerts[{index}]", source=SOURCE, group_status=group_status, defaults=defaults, now=received_at

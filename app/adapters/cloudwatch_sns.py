@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.domain.alerts import AlertBatch, AlertDefaults, AlertSignal
 from app.domain.deliveries import Ignored
 from app.errors import Forbidden, InvalidPayload
@@ -53,12 +53,12 @@ def parse_delivery(
 ) -> AlertBatch | SnsSubscription | Ignored:
     if not isinstance(body, dict):
         raise InvalidPayload("an SNS message must be a JSON object")
-    kind = f.text(body.get("Type"), "Type", required=True)
-    topic = f.text(body.get("TopicArn"), "TopicArn", required=True) or ""
+    kind = alert_fields.text(body.get("Type"), "Type", required=True)
+    topic = alert_fields.text(body.get("TopicArn"), "TopicArn", required=True) or ""
     if rules.topic_arns and topic not in rules.topic_arns:
         raise Forbidden("messages from this SNS topic are not accepted (SNS_TOPIC_ARNS)")
     if kind == "SubscriptionConfirmation":
-        url = f.text(body.get("SubscribeURL"), "SubscribeURL", required=True) or ""
+        url = alert_fields.text(body.get("SubscribeURL"), "SubscribeURL", required=True) or ""
         if not visitable(url, rules.subscribe_url):
             raise InvalidPayload("'SubscribeURL' is not an SNS address this service will visit")
         return SnsSubscription(topic_arn=topic, subscribe_url=url)
@@ -99,19 +99,19 @@ def _message(value: Any) -> dict[str, Any] | None:
 
 
 def _alarm(alarm: dict[str, Any], defaults: AlertDefaults, now: datetime) -> AlertBatch | Ignored:
-    state = f.text(alarm.get("NewStateValue"), "Message.NewStateValue", required=True)
+    state = alert_fields.text(alarm.get("NewStateValue"), "Message.NewStateValue", required=True)
     if state not in {"ALARM", "OK"}:
         return Ignored(f"cloudwatch alarm state {str(state)[:40]}")
-    name = f.name(f.text(alarm.get("AlarmName"), "Message.AlarmName", required=True)) or "alarm"
-    trigger = f.optional_obj(alarm.get("Trigger"), "Message.Trigger") or {}
-    description = f.text(alarm.get("AlarmDescription"), "Message.AlarmDescription")
+    name = alert_fields.name(alert_fields.text(alarm.get("AlarmName"), "Message.AlarmName", required=True)) or "alarm"
+    trigger = alert_fields.optional_obj(alarm.get("Trigger"), "Message.Trigger") or {}
+    description = alert_fields.text(alarm.get("AlarmDescription"), "Message.AlarmDescription")
     tokens = _tokens(description)
-    reason = f.text(alarm.get("NewStateReason"), "Message.NewStateReason") or ""
-    at = f.timestamp(alarm.get("StateChangeTime"), "Message.StateChangeTime") or now
+    reason = alert_fields.text(alarm.get("NewStateReason"), "Message.NewStateReason") or ""
+    at = alert_fields.timestamp(alarm.get("StateChangeTime"), "Message.StateChangeTime") or now
     dimension = _first_dimension(trigger)
-    arn = f.text(alarm.get("AlarmArn"), "Message.AlarmArn")
-    region = f.text(alarm.get("Region"), "Message.Region") or ""
-    account = f.text(alarm.get("AWSAccountId"), "Message.AWSAccountId") or ""
+    arn = alert_fields.text(alarm.get("AlarmArn"), "Message.AlarmArn")
+    region = alert_fields.text(alarm.get("Region"), "Message.Region") or ""
+    account = alert_fields.text(alarm.get("AWSAccountId"), "Message.AWSAccountId") or ""
     signal = AlertSignal(
         source=SOURCE,
         fingerprint=arn or f"{account}:{region}:{name}",
@@ -119,44 +119,46 @@ def _alarm(alarm: dict[str, Any], defaults: AlertDefaults, now: datetime) -> Ale
         metric=_metric(trigger) or name,
         value=_datapoint(reason),
         threshold=vocab.number(trigger.get("Threshold")) or 0.0,
-        operator=vocab.operator(f.text(trigger.get("ComparisonOperator"), "Message.Trigger.ComparisonOperator"))
+        operator=vocab.operator(
+            alert_fields.text(trigger.get("ComparisonOperator"), "Message.Trigger.ComparisonOperator")
+        )
         or "greater_than",
         environment=vocab.environment(tokens.get("environment") or tokens.get("env")) or defaults.environment,
-        severity=f.severity_or(tokens.get("severity"), defaults.severity),
+        severity=alert_fields.severity_or(tokens.get("severity"), defaults.severity),
         starts_at=at,
         ends_at=None if state == "ALARM" else at,
-        squad=f.name(tokens.get("squad") or tokens.get("team")) or defaults.squad,
+        squad=alert_fields.name(tokens.get("squad") or tokens.get("team")) or defaults.squad,
         resource_id=dimension[1] if dimension else None,
         resource_type=dimension[0] if dimension else None,
-        summary=f.name(f"{name}: {reason}", f.SUMMARY_BYTES),
-        description=f.name(description, f.DESCRIPTION_BYTES),
+        summary=alert_fields.name(f"{name}: {reason}", alert_fields.SUMMARY_BYTES),
+        description=alert_fields.name(description, alert_fields.DESCRIPTION_BYTES),
         labels=_labels(alarm, trigger, region, account),
     )
     return AlertBatch(signals=(signal,))
 
 
 def _metric(trigger: dict[str, Any]) -> str | None:
-    direct = f.text(trigger.get("MetricName"), "Message.Trigger.MetricName")
+    direct = alert_fields.text(trigger.get("MetricName"), "Message.Trigger.MetricName")
     if direct:
-        return f.name(direct)
+        return alert_fields.name(direct)
     # Metric math: the expression that returns data names the alarm's metric.
-    for index, query in enumerate(f.items(trigger.get("Metrics") or [], "Message.Trigger.Metrics")):
-        entry = f.obj(query, f"Message.Trigger.Metrics[{index}]")
+    for index, query in enumerate(alert_fields.items(trigger.get("Metrics") or [], "Message.Trigger.Metrics")):
+        entry = alert_fields.obj(query, f"Message.Trigger.Metrics[{index}]")
         if entry.get("ReturnData"):
-            stat = f.optional_obj(entry.get("MetricStat"), "MetricStat") or {}
-            metric = f.optional_obj(stat.get("Metric"), "MetricStat.Metric") or {}
+            stat = alert_fields.optional_obj(entry.get("MetricStat"), "MetricStat") or {}
+            metric = alert_fields.optional_obj(stat.get("Metric"), "MetricStat.Metric") or {}
             found = metric.get("MetricName") or entry.get("Label") or entry.get("Expression") or entry.get("Id")
-            return f.name(f.text(found, f"Message.Trigger.Metrics[{index}]"))
+            return alert_fields.name(alert_fields.text(found, f"Message.Trigger.Metrics[{index}]"))
     return None
 
 
 def _first_dimension(trigger: dict[str, Any]) -> tuple[str, str] | None:
-    for index, raw in enumerate(f.items(trigger.get("Dimensions") or [], "Message.Trigger.Dimensions")):
-        item = f.obj(raw, f"Message.Trigger.Dimensions[{index}]")
-        name = f.text(item.get("name", item.get("Name")), "Message.Trigger.Dimensions.name")
-        value = f.text(item.get("value", item.get("Value")), "Message.Trigger.Dimensions.value")
+    for index, raw in enumerate(alert_fields.items(trigger.get("Dimensions") or [], "Message.Trigger.Dimensions")):
+        item = alert_fields.obj(raw, f"Message.Trigger.Dimensions[{index}]")
+        name = alert_fields.text(item.get("name", item.get("Name")), "Message.Trigger.Dimensions.name")
+        value = alert_fields.text(item.get("value", item.get("Value")), "Message.Trigger.Dimensions.value")
         if name and value:
-            return f.name(name) or name, f.name(value) or value
+            return alert_fields.name(name) or name, alert_fields.name(value) or value
     return None
 
 
@@ -177,4 +179,4 @@ def _labels(alarm: dict[str, Any], trigger: dict[str, Any], region: str, account
         "region": region,
         "account": account,
     }
-    return {key: f.name(str(value)) or "" for key, value in values.items() if value}
+    return {key: alert_fields.name(str(value)) or "" for key, value in values.items() if value}

@@ -3,7 +3,7 @@
 Every adapter reads untrusted JSON; these raise `InvalidPayload` naming the
 field (`alerts[2].labels`, `issue.fields.status`), never a KeyError or
 TypeError. Sender-specific readers (Jira's named objects and timestamps,
-monitoring labels) build on them in `jira/fields.py` and `alert_fields.py`.
+monitoring labels) build on them in `jira/values.py` and `alert_fields.py`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.domain.alerts import AlertBatch, AlertDefaults, AlertSignal, SignalStatus, label_fingerprint
 from app.errors import InvalidPayload
 from app.normalize import alerts as vocab
@@ -45,17 +45,19 @@ def _signal(entry: Any, prefix: str, defaults: AlertDefaults, now: datetime) -> 
     def at(name: str) -> str:
         return f"{prefix}.{name}" if prefix else name
 
-    item = f.obj(entry, prefix or "body")
-    metric = f.name(f.text(item.get("metric"), at("metric"), required=True))
+    item = alert_fields.obj(entry, prefix or "body")
+    metric = alert_fields.name(alert_fields.text(item.get("metric"), at("metric"), required=True))
     if metric is None:
         raise InvalidPayload(f"'{at('metric')}' is empty once markup is removed")
-    environment = vocab.environment(f.text(item.get("environment"), at("environment"))) or defaults.environment
-    labels = f.string_map(item.get("labels"), at("labels"))
-    resource_id = f.name(f.text(item.get("resource_id"), at("resource_id")))
-    explicit = f.name(f.text(item.get("id"), at("id")))
-    fingerprint = explicit or f.name(f.text(item.get("fingerprint"), at("fingerprint")))
+    environment = (
+        vocab.environment(alert_fields.text(item.get("environment"), at("environment"))) or defaults.environment
+    )
+    labels = alert_fields.string_map(item.get("labels"), at("labels"))
+    resource_id = alert_fields.name(alert_fields.text(item.get("resource_id"), at("resource_id")))
+    explicit = alert_fields.name(alert_fields.text(item.get("id"), at("id")))
+    fingerprint = explicit or alert_fields.name(alert_fields.text(item.get("fingerprint"), at("fingerprint")))
     status = _status(item.get("status"), at("status"))
-    triggered = f.timestamp(item.get("triggered_at"), at("triggered_at")) or now
+    triggered = alert_fields.timestamp(item.get("triggered_at"), at("triggered_at")) or now
     return AlertSignal(
         source=SOURCE,
         fingerprint=fingerprint
@@ -69,12 +71,14 @@ def _signal(entry: Any, prefix: str, defaults: AlertDefaults, now: datetime) -> 
         environment=environment,
         severity=_choice(item.get("severity"), at("severity"), vocab.severity, None),
         starts_at=triggered,
-        ends_at=f.timestamp(item.get("resolved_at"), at("resolved_at")) if status == "resolved" else None,
-        squad=f.name(f.text(item.get("squad"), at("squad"))) or defaults.squad,
+        ends_at=alert_fields.timestamp(item.get("resolved_at"), at("resolved_at")) if status == "resolved" else None,
+        squad=alert_fields.name(alert_fields.text(item.get("squad"), at("squad"))) or defaults.squad,
         resource_id=resource_id,
-        resource_type=f.name(f.text(item.get("resource_type"), at("resource_type"))),
-        summary=f.name(f.text(item.get("summary"), at("summary")), f.SUMMARY_BYTES),
-        description=f.name(f.text(item.get("description"), at("description")), f.DESCRIPTION_BYTES),
+        resource_type=alert_fields.name(alert_fields.text(item.get("resource_type"), at("resource_type"))),
+        summary=alert_fields.name(alert_fields.text(item.get("summary"), at("summary")), alert_fields.SUMMARY_BYTES),
+        description=alert_fields.name(
+            alert_fields.text(item.get("description"), at("description")), alert_fields.DESCRIPTION_BYTES
+        ),
         labels=labels,
     )
 
@@ -98,14 +102,14 @@ def _choice(value: Any, where: str, normalize: Callable[[str | None], T | None],
         if default is None:
             raise InvalidPayload(f"'{where}' is missing")
         return default
-    chosen = normalize(f.text(value, where))
+    chosen = normalize(alert_fields.text(value, where))
     if chosen is None:
         raise InvalidPayload(f"'{where}' is not one this service knows: {str(value)[:40]!r}")
     return chosen
 
 
 def _status(value: Any, where: str) -> SignalStatus:
-    lowered = (f.text(value, where) or "firing").strip().lower()
+    lowered = (alert_fields.text(value, where) or "firing").strip().lower()
     if lowered in {"firing", "triggered", "alerting", "problem", "open"}:
         return "firing"
     if lowered in {"resolved", "ok", "recovered", "closed"}:

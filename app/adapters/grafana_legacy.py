@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.domain.alerts import AlertBatch, AlertDefaults, AlertSignal
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload
@@ -41,38 +41,40 @@ def is_test(body: dict[str, Any]) -> bool:
 def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
     if is_test(body):
         return Ignored("grafana legacy test notification")
-    state = (f.text(body.get("state"), "state", required=True) or "").strip().lower()
+    state = (alert_fields.text(body.get("state"), "state", required=True) or "").strip().lower()
     if state in _IGNORED:
         return Ignored(f"grafana legacy state {state}")
     if state not in _FIRING and state != "ok":
         raise InvalidPayload(f"'state' must be alerting, ok, no_data, paused or pending, not {state[:40]!r}")
-    tags = f.string_map(body.get("tags"), "tags")
+    tags = alert_fields.string_map(body.get("tags"), "tags")
     matches = [
-        f.obj(match, f"evalMatches[{i}]")
-        for i, match in enumerate(f.items(body.get("evalMatches") or [], "evalMatches"))
+        alert_fields.obj(match, f"evalMatches[{i}]")
+        for i, match in enumerate(alert_fields.items(body.get("evalMatches") or [], "evalMatches"))
     ]
     values = [v for v in (vocab.number(m.get("value")) for m in matches) if v is not None]
-    rule = f.text(body.get("ruleId"), "ruleId") or f.text(body.get("ruleName"), "ruleName", required=True)
+    rule = alert_fields.text(body.get("ruleId"), "ruleId") or alert_fields.text(
+        body.get("ruleName"), "ruleName", required=True
+    )
     scope = ":".join(str(body.get(key) or 0) for key in ("orgId", "dashboardId", "panelId"))
-    first_series = f.text(matches[0].get("metric"), "evalMatches[0].metric") if matches else None
-    rule_name = f.name(f.text(body.get("ruleName"), "ruleName"))
-    message = f.name(f.text(body.get("message"), "message"), f.DESCRIPTION_BYTES)
+    first_series = alert_fields.text(matches[0].get("metric"), "evalMatches[0].metric") if matches else None
+    rule_name = alert_fields.name(alert_fields.text(body.get("ruleName"), "ruleName"))
+    message = alert_fields.name(alert_fields.text(body.get("message"), "message"), alert_fields.DESCRIPTION_BYTES)
     signal = AlertSignal(
         source=SOURCE,
         fingerprint=f"legacy-{scope}-{rule}",
         status="firing" if state in _FIRING else "resolved",
-        metric=f.name(tags.get("metric")) or rule_name or "grafana_alert",
+        metric=alert_fields.name(tags.get("metric")) or rule_name or "grafana_alert",
         value=max(values) if values else vocab.number(tags.get("value")) or 0.0,
         threshold=vocab.number(tags.get("threshold")) or 0.0,
         operator=vocab.operator(tags.get("operator")) or "greater_than",
         environment=vocab.environment(tags.get("environment") or tags.get("env")) or defaults.environment,
-        severity=f.severity_or(tags.get("severity") or tags.get("priority"), defaults.severity),
+        severity=alert_fields.severity_or(tags.get("severity") or tags.get("priority"), defaults.severity),
         starts_at=received_at,
         ends_at=received_at if state == "ok" else None,
-        squad=f.name(tags.get("squad") or tags.get("team")) or defaults.squad,
-        resource_id=f.name(tags.get("resource_id") or first_series),
-        resource_type=f.name(tags.get("resource_type")) or ("series" if first_series else None),
-        summary=f.name(f.text(body.get("title"), "title"), f.SUMMARY_BYTES),
+        squad=alert_fields.name(tags.get("squad") or tags.get("team")) or defaults.squad,
+        resource_id=alert_fields.name(tags.get("resource_id") or first_series),
+        resource_type=alert_fields.name(tags.get("resource_type")) or ("series" if first_series else None),
+        summary=alert_fields.name(alert_fields.text(body.get("title"), "title"), alert_fields.SUMMARY_BYTES),
         description=message,
         labels={**({"rule_name": rule_name} if rule_name else {}), **tags},
         annotations={"message": message} if message else {},

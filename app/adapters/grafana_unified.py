@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.adapters.alertmanager import truncated_count
 from app.adapters.labelled_alert import is_test_alert, signal_from_alert
 from app.domain.alerts import AlertBatch, AlertDefaults
@@ -29,10 +29,10 @@ def is_unified(body: dict[str, Any]) -> bool:
 
 
 def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at: datetime) -> AlertBatch | Ignored:
-    alerts = f.items(body["alerts"], "alerts")
+    alerts = alert_fields.items(body["alerts"], "alerts")
     if alerts and all(map(is_test_alert, alerts)):
         return Ignored("grafana test notification")
-    group_status = f.text(body.get("status"), "status")
+    group_status = alert_fields.text(body.get("status"), "status")
     signals = []
     for index, alert in enumerate(alerts):
         if is_test_alert(alert):
@@ -56,7 +56,7 @@ def parse_delivery(body: dict[str, Any], defaults: AlertDefaults, *, received_at
 def judged_value(values: Any, where: str) -> float | None:
     if values is None:
         return None
-    results = f.obj(values, where)
+    results = alert_fields.obj(values, where)
     numbers = [(ref, vocab.number(value)) for ref, value in sorted(results.items())]
     present = [number for _, number in numbers if number is not None]
     if not present:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.domain.alerts import AlertDefaults, AlertSignal, SignalStatus, label_fingerprint
 from app.errors import InvalidPayload
 from app.normalize import alerts as vocab
@@ -66,32 +66,36 @@ def signal_from_alert(
     now: datetime,
     value_hint: float | None = None,
 ) -> AlertSignal:
-    item = f.obj(alert, where)
-    labels = f.string_map(item.get("labels"), f"{where}.labels")
+    item = alert_fields.obj(alert, where)
+    labels = alert_fields.string_map(item.get("labels"), f"{where}.labels")
     if not labels:
         raise InvalidPayload(f"'{where}.labels' is missing or empty: an alert is known by its labels")
-    annotations = f.string_map(item.get("annotations"), f"{where}.annotations", f.DESCRIPTION_BYTES)
-    status = _status(f.text(item.get("status"), f"{where}.status") or group_status, where)
-    starts_at = f.timestamp(item.get("startsAt"), f"{where}.startsAt") or now
-    ends_at = f.timestamp(item.get("endsAt"), f"{where}.endsAt") if status == "resolved" else None
-    fingerprint = f.name(f.text(item.get("fingerprint"), f"{where}.fingerprint")) or label_fingerprint(labels)
+    annotations = alert_fields.string_map(
+        item.get("annotations"), f"{where}.annotations", alert_fields.DESCRIPTION_BYTES
+    )
+    status = _status(alert_fields.text(item.get("status"), f"{where}.status") or group_status, where)
+    starts_at = alert_fields.timestamp(item.get("startsAt"), f"{where}.startsAt") or now
+    ends_at = alert_fields.timestamp(item.get("endsAt"), f"{where}.endsAt") if status == "resolved" else None
+    fingerprint = alert_fields.name(
+        alert_fields.text(item.get("fingerprint"), f"{where}.fingerprint")
+    ) or label_fingerprint(labels)
     resource = _resource(labels)
     return AlertSignal(
         source=source,
         fingerprint=fingerprint,
         status=status,
-        metric=f.name(f.first_value((labels, annotations), METRIC_KEYS)) or "alert",
+        metric=alert_fields.name(alert_fields.first_value((labels, annotations), METRIC_KEYS)) or "alert",
         value=_number((annotations, labels), VALUE_KEYS, value_hint),
         threshold=_number((annotations, labels), THRESHOLD_KEYS, None),
-        operator=vocab.operator(f.first_value((labels, annotations), OPERATOR_KEYS)) or "greater_than",
-        environment=vocab.environment(f.first_value((labels,), ENVIRONMENT_KEYS)) or defaults.environment,
-        severity=f.severity_or(f.first_value((labels,), SEVERITY_KEYS), defaults.severity),
+        operator=vocab.operator(alert_fields.first_value((labels, annotations), OPERATOR_KEYS)) or "greater_than",
+        environment=vocab.environment(alert_fields.first_value((labels,), ENVIRONMENT_KEYS)) or defaults.environment,
+        severity=alert_fields.severity_or(alert_fields.first_value((labels,), SEVERITY_KEYS), defaults.severity),
         starts_at=starts_at,
         ends_at=max(ends_at, starts_at) if ends_at else None,
-        squad=f.name(f.first_value((labels,), SQUAD_KEYS)) or defaults.squad,
+        squad=alert_fields.name(alert_fields.first_value((labels,), SQUAD_KEYS)) or defaults.squad,
         resource_id=resource[1] if resource else None,
         resource_type=labels.get("resource_type") or (resource[0] if resource else None),
-        summary=f.name(f.first_value((annotations,), SUMMARY_KEYS), f.SUMMARY_BYTES),
+        summary=alert_fields.name(alert_fields.first_value((annotations,), SUMMARY_KEYS), alert_fields.SUMMARY_BYTES),
         description=annotations.get("description"),
         labels=labels,
         annotations=annotations,
@@ -110,14 +114,14 @@ def _status(value: str | None, where: str) -> SignalStatus:
 
 
 def _number(mappings: tuple[Mapping[str, str], ...], keys: tuple[str, ...], hint: float | None) -> float:
-    found = vocab.number(f.first_value(mappings, keys))
+    found = vocab.number(alert_fields.first_value(mappings, keys))
     if found is not None:
         return found
     return hint if hint is not None else 0.0
 
 
 def _resource(labels: Mapping[str, str]) -> tuple[str | None, str] | None:
-    found = f.first((labels,), RESOURCE_KEYS)
+    found = alert_fields.first((labels,), RESOURCE_KEYS)
     if found is None:
         return None
     kind, value = found

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.adapters import alert_fields as f
+from app.adapters import alert_fields
 from app.domain.alerts import AlertBatch, AlertDefaults, AlertSignal
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload
@@ -29,8 +29,8 @@ def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime)
         raise InvalidPayload("an Uptime Kuma webhook body must be a JSON object")
     if "heartbeat" not in body and "monitor" not in body and "msg" not in body:
         raise InvalidPayload("not an Uptime Kuma notification: no 'heartbeat', 'monitor' or 'msg'")
-    heartbeat = f.optional_obj(body.get("heartbeat"), "heartbeat")
-    monitor = f.optional_obj(body.get("monitor"), "monitor") or {}
+    heartbeat = alert_fields.optional_obj(body.get("heartbeat"), "heartbeat")
+    monitor = alert_fields.optional_obj(body.get("monitor"), "monitor") or {}
     if heartbeat is None:
         return Ignored("uptime kuma notification without a heartbeat (test or certificate notice)")
     status = heartbeat.get("status")
@@ -38,13 +38,15 @@ def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime)
         raise InvalidPayload("'heartbeat.status' must be 0 (down), 1 (up), 2 (pending) or 3 (maintenance)")
     if status in (_PENDING, _MAINTENANCE):
         return Ignored("uptime kuma pending or maintenance heartbeat")
-    monitor_id = f.text(monitor.get("id"), "monitor.id") or f.text(heartbeat.get("monitorID"), "heartbeat.monitorID")
+    monitor_id = alert_fields.text(monitor.get("id"), "monitor.id") or alert_fields.text(
+        heartbeat.get("monitorID"), "heartbeat.monitorID"
+    )
     if monitor_id is None:
         raise InvalidPayload("'monitor.id' and 'heartbeat.monitorID' are both missing: which monitor is it?")
     tags = _tags(monitor.get("tags"))
-    at = f.timestamp(heartbeat.get("time"), "heartbeat.time") or received_at
+    at = alert_fields.timestamp(heartbeat.get("time"), "heartbeat.time") or received_at
     down = status == _DOWN
-    name = f.name(f.text(monitor.get("name"), "monitor.name"))
+    name = alert_fields.name(alert_fields.text(monitor.get("name"), "monitor.name"))
     signal = AlertSignal(
         source=SOURCE,
         fingerprint=f"monitor-{monitor_id}",
@@ -54,32 +56,40 @@ def parse_delivery(body: Any, defaults: AlertDefaults, *, received_at: datetime)
         threshold=1.0,
         operator="less_than",
         environment=vocab.environment(tags.get("environment") or tags.get("env")) or defaults.environment,
-        severity=f.severity_or(tags.get("severity"), defaults.severity),
+        severity=alert_fields.severity_or(tags.get("severity"), defaults.severity),
         starts_at=at,
         ends_at=None if down else at,
-        squad=f.name(tags.get("squad") or tags.get("team")) or defaults.squad,
+        squad=alert_fields.name(tags.get("squad") or tags.get("team")) or defaults.squad,
         resource_id=_target(monitor) or name,
-        resource_type=f.name(f.text(monitor.get("type"), "monitor.type")) or "monitor",
-        summary=f.name(f.text(heartbeat.get("msg"), "heartbeat.msg") or f.text(body.get("msg"), "msg"), 1024),
+        resource_type=alert_fields.name(alert_fields.text(monitor.get("type"), "monitor.type")) or "monitor",
+        summary=alert_fields.name(
+            alert_fields.text(heartbeat.get("msg"), "heartbeat.msg") or alert_fields.text(body.get("msg"), "msg"), 1024
+        ),
         labels={"monitor": name or monitor_id, **tags},
     )
     return AlertBatch(signals=(signal,))
 
 
 def _target(monitor: dict[str, Any]) -> str | None:
-    url = f.text(monitor.get("url"), "monitor.url")
+    url = alert_fields.text(monitor.get("url"), "monitor.url")
     if url and url not in {"https://", "http://"}:
-        return f.name(url, 512)
-    return f.name(f.text(monitor.get("hostname"), "monitor.hostname"))
+        return alert_fields.name(url, 512)
+    return alert_fields.name(alert_fields.text(monitor.get("hostname"), "monitor.hostname"))
 
 
 def _tags(value: Any) -> dict[str, str]:
     """Monitor tags as name -> value (`[{"name": "env", "value": "prod"}, ...]`)."""
     tags: dict[str, str] = {}
-    for index, tag in enumerate(f.items(value or [], "monitor.tags")):
-        entry = f.obj(tag, f"monitor.tags[{index}]")
-        name = f.text(entry.get("name"), f"monitor.tags[{index}].name")
-        key = f.name(name.strip().lower()) if name else None
+    for index, tag in enumerate(alert_fields.items(value or [], "monitor.tags")):
+        entry = alert_fields.obj(tag, f"monitor.tags[{index}]")
+        name = alert_fields.text(entry.get("name"), f"monitor.tags[{index}].name")
+        key = alert_fields.name(name.strip().lower()) if name else None
         if key:
-            tags[key] = f.name(f.text(entry.get("value"), f"monitor.tags[{index}].value"), f.LABEL_VALUE_BYTES) or ""
+            tags[key] = (
+                alert_fields.name(
+                    alert_fields.text(entry.get("value"), f"monitor.tags[{index}].value"),
+                    alert_fields.LABEL_VALUE_BYTES,
+                )
+                or ""
+            )
     return tags

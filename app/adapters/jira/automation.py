@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 from app.adapters.jira.issue import read_issue
 from app.adapters.jira.mapping import JiraMapping
 from app.domain.issues import IssueUpserted
@@ -26,5 +26,5 @@ def is_issue_data(body: dict[str, Any]) -> bool:
 
 
 def parse_issue_data(body: dict[str, Any], mapping: JiraMapping, *, received_at: datetime) -> IssueUpserted:
-    issue = f.obj(body["issue"], "issue") if "issue" in body else body
+    issue = values.obj(body["issue"], "issue") if "issue" in body else body
     return read_issue(issue, mapping, received_at)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 from app.adapters.jira.adf import adf_to_text
 from app.adapters.jira.mapping import JiraMapping
 from app.adapters.jira.squads import squad_of
@@ -39,7 +39,7 @@ RAW_FACTOR = 8
 
 
 def issue_key(issue: dict[str, Any]) -> str:
-    key = f.text(issue.get("key"), "issue.key", required=True)
+    key = values.text(issue.get("key"), "issue.key", required=True)
     assert key is not None
     key = key.strip()[:KEY_CHARS]
     if not key:
@@ -52,10 +52,10 @@ def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -
 
     Without an issue type the delivery cannot say whether it is an incident:
     it is read as both, and the kind already stored decides (a new one is a task)."""
-    jira_issue_id = f.identifier(issue.get("id"), "issue.id")
+    jira_issue_id = values.identifier(issue.get("id"), "issue.id")
     key = issue_key(issue)
-    fields = f.obj(issue.get("fields"), "issue.fields")
-    issue_type = f.name_of(fields.get("issuetype"), "issue.fields.issuetype")
+    fields = values.obj(issue.get("fields"), "issue.fields")
+    issue_type = values.name_of(fields.get("issuetype"), "issue.fields.issuetype")
     assignee = user(fields.get("assignee"), "issue.fields.assignee")
     common = _common(fields, key, mapping, sent_at) | {
         "assignee": clean(assignee.label, NAME_BYTES) if assignee else None
@@ -74,7 +74,7 @@ def read_issue(issue: dict[str, Any], mapping: JiraMapping, sent_at: datetime) -
 def _payload(
     jira_issue_id: str, incident: bool, fields: dict[str, Any], mapping: JiraMapping, common: dict[str, Any]
 ) -> IncidentData | TaskData:
-    priority = f.name_of(fields.get("priority"), "issue.fields.priority")
+    priority = values.name_of(fields.get("priority"), "issue.fields.priority")
     status_name, category = _status(fields.get("status"))
     if incident:
         return IncidentData(
@@ -87,17 +87,17 @@ def _payload(
         id=entity_id("task", jira_issue_id),
         status=mapping.task_status(category, status_name),
         priority=mapping.task_priority(priority),
-        due_date=f.day(fields.get("duedate"), "issue.fields.duedate"),
+        due_date=values.day(fields.get("duedate"), "issue.fields.duedate"),
         **common,
     )
 
 
 def _common(fields: dict[str, Any], key: str, mapping: JiraMapping, sent_at: datetime) -> dict[str, Any]:
-    title = _plain(f.text(fields.get("summary"), "issue.fields.summary", required=True), TITLE_BYTES)
+    title = _plain(values.text(fields.get("summary"), "issue.fields.summary", required=True), TITLE_BYTES)
     if title is None:
         raise InvalidPayload("'issue.fields.summary' is empty once markup is removed")
-    created = f.timestamp(fields.get("created"), "issue.fields.created")
-    updated = f.timestamp(fields.get("updated"), "issue.fields.updated") or sent_at
+    created = values.timestamp(fields.get("created"), "issue.fields.created")
+    updated = values.timestamp(fields.get("updated"), "issue.fields.updated") or sent_at
     return {
         "jira_id": key,
         "title": title,
@@ -109,22 +109,22 @@ def _common(fields: dict[str, Any], key: str, mapping: JiraMapping, sent_at: dat
 
 
 def _project_key(fields: dict[str, Any], key: str) -> str:
-    project = f.optional_obj(fields.get("project"), "issue.fields.project")
-    project_key = f.text(project.get("key"), "issue.fields.project.key") if project else None
+    project = values.optional_obj(fields.get("project"), "issue.fields.project")
+    project_key = values.text(project.get("key"), "issue.fields.project.key") if project else None
     return (project_key or key.rsplit("-", 1)[0]).strip()
 
 
 def _status(value: Any) -> tuple[str | None, str | None]:
     """The status name and its category key (or id, for payloads that only carry that)."""
     if value is None or isinstance(value, str):
-        return f.name_of(value, "issue.fields.status"), None
-    status = f.obj(value, "issue.fields.status")
-    name = f.name_of(status, "issue.fields.status")
-    category = f.optional_obj(status.get("statusCategory"), "issue.fields.status.statusCategory")
+        return values.name_of(value, "issue.fields.status"), None
+    status = values.obj(value, "issue.fields.status")
+    name = values.name_of(status, "issue.fields.status")
+    category = values.optional_obj(status.get("statusCategory"), "issue.fields.status.statusCategory")
     if category is None:
         return name, None
-    key = f.text(category.get("key"), "issue.fields.status.statusCategory.key")
-    return name, key or f.text(category.get("id"), "issue.fields.status.statusCategory.id")
+    key = values.text(category.get("key"), "issue.fields.status.statusCategory.key")
+    return name, key or values.text(category.get("id"), "issue.fields.status.statusCategory.id")
 
 
 def _description(value: Any) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 from app.adapters.jira.mapping import SquadRule
 
 _SPACES = re.compile(r"\s+")
@@ -41,12 +41,12 @@ def _custom_field(fields: dict[str, Any], field_id: str | None) -> str | None:
     where = f"issue.fields.{field_id}"
     if isinstance(value, dict) and "title" in value and "name" not in value:
         value = value["title"]
-    names = f.strings(value, where)
+    names = values.strings(value, where)
     return names[0] if names else None
 
 
 def _component(fields: dict[str, Any]) -> str | None:
-    names = f.strings(fields.get("components"), "issue.fields.components")
+    names = values.strings(fields.get("components"), "issue.fields.components")
     return names[0] if names else None
 
 
@@ -54,7 +54,7 @@ def _label(fields: dict[str, Any], prefix: str | None) -> str | None:
     if not prefix:
         return None
     lowered = prefix.lower()
-    for label in f.strings(fields.get("labels"), "issue.fields.labels"):
+    for label in values.strings(fields.get("labels"), "issue.fields.labels"):
         if label.lower().startswith(lowered) and len(label) > len(prefix):
             return label[len(prefix) :]
     return None

@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 from app.adapters.jira.issue import issue_key, read_issue
 from app.adapters.jira.mapping import JiraMapping
 from app.domain.deliveries import Ignored
@@ -42,11 +42,11 @@ def parse_webhook(body: dict[str, Any], mapping: JiraMapping, *, received_at: da
         raise InvalidPayload("'webhookEvent' must be a non-empty string")
     if event not in ISSUE_EVENTS:
         return Ignored(_UNSAFE_NAME.sub("", event)[:_NAME_CHARS] or "unknown")
-    issue = f.obj(body.get("issue"), "issue")
-    sent_at = f.timestamp(body.get("timestamp"), "timestamp") or received_at
+    issue = values.obj(body.get("issue"), "issue")
+    sent_at = values.timestamp(body.get("timestamp"), "timestamp") or received_at
     if event == DELETED:
         return IssueDeleted(
-            jira_issue_id=f.identifier(issue.get("id"), "issue.id"),
+            jira_issue_id=values.identifier(issue.get("id"), "issue.id"),
             jira_key=issue_key(issue),
             deleted_at=sent_at,
         )

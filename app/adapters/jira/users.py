@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 
 _MAX_IDENTITY = 320  # the longest e-mail address; anything longer is not an identifier
 
@@ -40,10 +40,10 @@ def user(value: Any, where: str) -> JiraUser | None:
     if isinstance(value, str):
         login = value.strip()
         return JiraUser(login, frozenset({login})) if login else None
-    item = f.obj(value, where)
-    email = _email(f.text(item.get("emailAddress"), f"{where}.emailAddress"))
-    display = f.text(item.get("displayName"), f"{where}.displayName")
-    ids = [f.text(item.get(key), f"{where}.{key}") for key in ("accountId", "name", "key")]
+    item = values.obj(value, where)
+    email = _email(values.text(item.get("emailAddress"), f"{where}.emailAddress"))
+    display = values.text(item.get("displayName"), f"{where}.displayName")
+    ids = [values.text(item.get(key), f"{where}.{key}") for key in ("accountId", "name", "key")]
     label = next((v.strip() for v in (email, display, *ids) if v and v.strip()), None)
     if label is None:
         return None  # an empty user object: Jira's way of saying "nobody" in some payloads

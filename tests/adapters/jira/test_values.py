@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.adapters.jira import fields as f
+from app.adapters.jira import values
 from app.errors import InvalidPayload
 
 MOMENT = datetime(2025, 1, 17, 10, 34, 8, 117000, tzinfo=UTC)
@@ -28,16 +28,16 @@ MOMENT = datetime(2025, 1, 17, 10, 34, 8, 117000, tzinfo=UTC)
     ],
 )
 def test_every_timestamp_shape_jira_sends_reads_as_the_same_moment(value: Any) -> None:
-    assert f.timestamp(value, "t") == MOMENT
+    assert values.timestamp(value, "t") == MOMENT
 
 
 def test_a_timestamp_without_a_zone_is_taken_as_utc() -> None:
-    assert f.timestamp("2025-01-17T10:34:08.117", "t") == MOMENT
+    assert values.timestamp("2025-01-17T10:34:08.117", "t") == MOMENT
 
 
 @pytest.mark.parametrize("value", [None, ""])
 def test_an_absent_timestamp_is_none(value: Any) -> None:
-    assert f.timestamp(value, "t") is None
+    assert values.timestamp(value, "t") is None
 
 
 @pytest.mark.parametrize(
@@ -51,23 +51,23 @@ def test_an_absent_timestamp_is_none(value: Any) -> None:
 )
 def test_a_value_that_is_no_timestamp_is_refused_by_name(value: Any, problem: str) -> None:
     with pytest.raises(InvalidPayload) as refused:
-        f.timestamp(value, "issue.fields.updated")
+        values.timestamp(value, "issue.fields.updated")
     assert problem in refused.value.message
 
 
 @pytest.mark.parametrize("value", ["2025-01-31", "2025-01-31T00:00:00.000+0000", 1738281600000])
 def test_a_due_date_reads_from_a_date_a_timestamp_or_epoch_milliseconds(value: Any) -> None:
-    assert f.day(value, "duedate") == date(2025, 1, 31)
+    assert values.day(value, "duedate") == date(2025, 1, 31)
 
 
 def test_a_due_date_that_is_no_date_is_refused() -> None:
     with pytest.raises(InvalidPayload, match=re.escape("'issue.fields.duedate' is not a date")):
-        f.day("31/01/2025", "issue.fields.duedate")
+        values.day("31/01/2025", "issue.fields.duedate")
 
 
 @pytest.mark.parametrize(("value", "expected"), [("10873", "10873"), (10873, "10873"), (" 7 ", "7")])
 def test_ids_come_as_strings_or_numbers(value: Any, expected: str) -> None:
-    assert f.identifier(value, "issue.id") == expected
+    assert values.identifier(value, "issue.id") == expected
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_ids_come_as_strings_or_numbers(value: Any, expected: str) -> None:
 )
 def test_an_id_must_be_there_and_be_a_string_or_integer(value: Any, problem: str) -> None:
     with pytest.raises(InvalidPayload, match=f"'issue.id' {problem}"):
-        f.identifier(value, "issue.id")
+        values.identifier(value, "issue.id")
 
 
 @pytest.mark.parametrize(
@@ -93,16 +93,16 @@ def test_an_id_must_be_there_and_be_a_string_or_integer(value: Any, problem: str
     ],
 )
 def test_a_named_object_reads_by_name_named_value_or_option_value(value: Any, expected: str | None) -> None:
-    assert f.name_of(value, "issue.fields.priority") == expected
+    assert values.name_of(value, "issue.fields.priority") == expected
 
 
 def test_a_name_of_the_wrong_type_is_refused_by_name() -> None:
     with pytest.raises(InvalidPayload, match=re.escape("'issue.fields.priority.name' must be a string")):
-        f.name_of({"name": ["High"]}, "issue.fields.priority")
+        values.name_of({"name": ["High"]}, "issue.fields.priority")
 
 
 def test_lists_of_names_take_strings_and_named_objects_and_drop_blanks() -> None:
     value = ["squad-checkout", {"name": "edge-proxy"}, {"value": "eu"}, "", None]
-    assert f.strings(value, "labels") == ["squad-checkout", "edge-proxy", "eu"]
-    assert f.strings("single", "labels") == ["single"]
-    assert f.strings(None, "labels") == []
+    assert values.strings(value, "labels") == ["squad-checkout", "edge-proxy", "eu"]
+    assert values.strings("single", "labels") == ["single"]
+    assert values.strings(None, "labels") == []
