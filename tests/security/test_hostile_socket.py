@@ -51,7 +51,9 @@ async def test_a_ping_flood_from_a_client_that_never_reads_is_cut_off(database_u
     assert frames[-1].opcode is Opcode.CLOSE
     assert close_code(frames[-1]) == 1008  # over its message budget
     assert len(pongs) <= 100
-    assert growth < 8 * MiB, f"RSS grew by {growth / MiB:.1f} MiB"
+    # Before the bound: +114-120 MiB and never closed. Measured since: 1-10 MiB (allocator arenas of the
+    # frames read before the budget ran out, more of them on a loaded machine).
+    assert growth < 32 * MiB, f"RSS grew by {growth / MiB:.1f} MiB"
 
 
 @pytest.mark.parametrize(
