@@ -138,7 +138,7 @@ async def _storm(running: harness.Service, args: argparse.Namespace, context: Co
         meter = cputime.Meter(
             {
                 "service": [running.process.pid],
-                "PostgreSQL": [_postmaster(context.ours)],
+                "PostgreSQL": [postmaster(context.ours)],
                 "subscriber clients": [child.pid for child in subscribers.children],
             }
         )
@@ -171,7 +171,7 @@ async def _storm(running: harness.Service, args: argparse.Namespace, context: Co
     }
 
 
-def _postmaster(database_url: str) -> int:
+def postmaster(database_url: str) -> int:
     """The PostgreSQL server's process id (its backends are its children)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SHOW data_directory").fetchone()
