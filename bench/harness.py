@@ -201,12 +201,16 @@ class Delivery:
 # on first use; Python when there is no compiler) or "python"
 # (bench/subscriber_pool.py). bench.workload sets it from --client.
 CLIENT = "native"
+# Whether the C client offers permessage-deflate (for weighing idle connections only).
+DEFLATE = False
 
 
 def client_argv() -> list[str]:
     """The command of one subscriber process, before its WS_URL COUNT TOKEN."""
-    built = native_pool.executable() if CLIENT == "native" else None
-    return [str(built)] if built is not None else [sys.executable, "-m", "bench.subscriber_pool"]
+    built = native_pool.executable() if CLIENT == "native" or DEFLATE else None
+    if built is None:
+        return [sys.executable, "-m", "bench.subscriber_pool"]
+    return [str(built)]
 
 
 class Subscribers:
@@ -224,7 +228,7 @@ class Subscribers:
         for index in range(self.processes):
             n = per + (1 if index < extra else 0)
             child = await asyncio.create_subprocess_exec(
-                *argv, self.ws_url, str(n), token(f"pool-{index}"),
+                *argv, self.ws_url, str(n), token(f"pool-{index}"), *(["deflate"] if DEFLATE else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT, limit=1 << 28,
             )  # fmt: skip
             self.children.append(child)

@@ -2,7 +2,7 @@
  * of the benchmarks when a C compiler is present (bench/native_pool.py builds
  * it; bench/subscriber_pool.py is the same client in Python and the fallback).
  *
- *     native_pool WS_URL COUNT TOKEN
+ *     native_pool WS_URL COUNT TOKEN [deflate]
  *
  * Why C: at millions of deliveries the Python client spends about 1.5 us of
  * CPU per message on frame headers and its marker, and its pools took more
@@ -23,7 +23,9 @@
  * Each message: its FIN text frame's payload is searched for `bench <sent_ns>
  * <index>` (memmem); the index is counted once per socket (a bitmap), the
  * latency is the read's CLOCK_MONOTONIC time minus sent_ns, in 0.1 ms buckets.
- * permessage-deflate is not offered, so frames arrive as the server made them.
+ * permessage-deflate is not offered, so frames arrive as the server made them;
+ * with `deflate` it is offered as browsers offer it, for weighing idle
+ * connections (compressed messages are then not counted).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -412,8 +414,8 @@ static void parse_url(const char *url) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: native_pool WS_URL COUNT TOKEN\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "deflate") == 0)) {
+        fprintf(stderr, "usage: native_pool WS_URL COUNT TOKEN [deflate]\n");
         return 2;
     }
     struct rlimit limit;
@@ -423,6 +425,9 @@ int main(int argc, char **argv) {
     }
     srand((unsigned)getpid());
     parse_url(argv[1]);
+    if (argc == 5) /* offered as browsers do; compressed messages are not read (idle memory only) */
+        request_len += (size_t)snprintf(request + request_len, sizeof request - request_len,
+                                        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
     request_len += (size_t)snprintf(request + request_len, sizeof request - request_len,
                                     "Authorization: Bearer %s\r\n\r\n", argv[3]);
     count = atoi(argv[2]);
