@@ -84,6 +84,9 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"{n} idle connections{' offering permessage-deflate' if args.deflate else ''}")
     traced = sum(s.size_diff for s in after.compare_to(before, "filename"))
     print(f"PSS growth {(pss_after - pss_before) / n:.2f} KiB per connection; traced {traced / n / 1024:.2f} KiB")
+    print("\nby file (bytes and blocks per connection):")
+    for stat in after.compare_to(before, "filename")[:15]:
+        print(f"  {stat.size_diff / n:8.0f} B {stat.count_diff / n:6.2f}  {_short(stat.traceback[0].filename)}")
     print(f"\nby source line (bytes and blocks per connection), top {args.top}:")
     for stat in after.compare_to(before, "lineno")[: args.top]:
         frame = stat.traceback[0]
