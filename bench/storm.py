@@ -14,7 +14,11 @@ Each run starts the target afresh and measures two things:
    `--alerts` new alerts (each about 1 KB, as kube-prometheus alerts are) is
    posted. Figures: how long the answer took, and from the answer to the last
    alert on the last screen (the target: every alert on every screen within
-   5 s of the answer). Every subscriber must hold every alert.
+   5 s of the answer), with the CPU the service, PostgreSQL, the subscriber
+   clients and the rest of the machine spent meanwhile. Every subscriber must
+   hold every alert, its event positions gapless and in order.
+   `--max-buffered` runs it with another WS_MAX_BUFFERED_BYTES (the service's
+   default, 1 MiB, shows whether subscribers are closed as slow).
 
 Each alert's summary carries the benchmark marker (`bench <sent_ns> <index>`),
 and alert messages carry their summary, so the subscriber pools count and time
