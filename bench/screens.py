@@ -12,6 +12,9 @@ Each run starts the service afresh (one worker) and:
    their number is KiB per idle connection. The bare `websockets` server
    (bench/bare_ws.py, uvloop, no compression negotiated: the same clients)
    is weighed the same way with as many connections: the issue's reference.
+   No collection is forced in the service (it has no hook for one); the
+   tracemalloc diagnosis, which collects first, finds nearly the same per
+   connection (bench/connection_memory.py, docs/performance.md).
 2. **Delivery**: Jira webhooks posted at a steady `--rate` per second for
    `--seconds`, each event reaching every subscriber; latency is from the
    poster's send time (written into the webhook) to the read that brought the
