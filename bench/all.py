@@ -6,7 +6,7 @@ ratio, and which targets are met.
 
 Each workload runs as its own command (exactly as bench/README.md shows), so a
 workload that fails (a lost message) is reported as a failure and the others
-still run. Takes about 25 minutes on two cores.
+still run. Takes about 30 minutes on two cores.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Any
 
 from bench import harness
 
-WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm")
-# Workloads run with one worker only (the storm's figures are about one process's path).
-_ONE_WORKER = ("storm",)
+WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "screens")
+# Workloads run with one worker only (their figures are about one process's path).
+_ONE_WORKER = ("storm", "screens")
 # Every figure of the last run, for rewriting the page without measuring again.
 RESULTS = harness.ROOT / ".bench-results.json"
 
@@ -119,6 +119,11 @@ def targets_table(f: Figures) -> list[str]:
     last_screen = f.get("storm", ours, "storm_last_screen_after_answer_s")
     answered = f.get("storm", ours, "storm_answer_s")
     alerts, alerts_ref = f.get("storm", ours, "alerts_per_s"), f.get("storm", ref, "alerts_per_s")
+    screens_p99 = f.get("screens", ours, "p99_ms")
+    screens_kib, bare_kib = (
+        f.get("screens", ours, "kib_per_idle_connection"),
+        f.get("screens", ours, "bare_kib_per_idle_connection"),
+    )
     rows = [
         ("1", "ingest: accepted/s ≥ 1,000 and ≥ reference", fmt(ingest), fmt(ingest_ref),
          fmt(ratio(ingest, ingest_ref), 2),
@@ -141,6 +146,11 @@ def targets_table(f: Figures) -> list[str]:
          "not run", "", None if last_screen is None else last_screen <= 5),
         ("6", f"alert groups: alerts/s accepted, 8 senders posting groups of 100 (Jira: {fmt(ingest)} webhooks/s)",
          fmt(alerts), fmt(alerts_ref), fmt(ratio(alerts, alerts_ref), 2), None),
+        ("7", "ten thousand screens on one process, 5 events/s each: p99 delivery ≤ 1 s", f"{fmt(screens_p99)} ms",
+         "not run", "", None if screens_p99 is None else screens_p99 <= 1000),
+        ("7", "ten thousand screens: memory per idle connection ≤ 15 KiB (reference: bare `websockets`, same run)",
+         f"{fmt(screens_kib, 1)} KiB", f"{fmt(bare_kib, 1)} KiB", fmt(ratio(screens_kib, bare_kib), 2),
+         None if screens_kib is None else screens_kib <= 15),
     ]  # fmt: skip
     lost = [name for name in WORKLOADS if f.failed(name)]
     lines = [

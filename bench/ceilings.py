@@ -71,7 +71,7 @@ async def pg_insert_notify(url: str, connections: int, seconds: float) -> float:
 
 
 @contextlib.contextmanager
-def _bare_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def bare_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = harness.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.bare_ws", str(port)],
@@ -89,7 +89,7 @@ def _bare_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
 
 async def websockets_broadcast(clients: int, frames: int, pools: int) -> Figures:
     """Frames per second a bare `websockets` server delivers to `clients`, and KiB per idle connection."""
-    with _bare_server() as (process, port):
+    with bare_server() as (process, port):
         idle = harness.Service(process, port).pss_kib()
         async with harness.Subscribers(f"ws://127.0.0.1:{port}/", clients, processes=pools) as subscribers:
             await asyncio.sleep(1)  # let the connections settle before weighing them

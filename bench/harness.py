@@ -32,6 +32,7 @@ import psycopg
 from app.auth.tokens import mint_token
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import upgrade
+from bench import native_pool
 from bench.loadgen import Connection, Pool
 from bench.subscriber_pool import BUCKET_NS
 
@@ -190,10 +191,30 @@ class Delivery:
     histogram: Histogram
     tail_histogram: Histogram
     last_arrival_ns: int
+    # Only the C client reports these (bench/native_pool.c): event positions
+    # skipped between two benchmark messages of a socket, and out of order.
+    gaps: int = 0
+    disorder: int = 0
+
+
+# Which subscriber client the pools run: "native" (bench/native_pool.c, built
+# on first use; Python when there is no compiler) or "python"
+# (bench/subscriber_pool.py). bench.workload sets it from --client.
+CLIENT = "native"
+# Whether the C client offers permessage-deflate (for weighing idle connections only).
+DEFLATE = False
+
+
+def client_argv() -> list[str]:
+    """The command of one subscriber process, before its WS_URL COUNT TOKEN."""
+    built = native_pool.executable() if CLIENT == "native" or DEFLATE else None
+    if built is None:
+        return [sys.executable, "-m", "bench.subscriber_pool"]
+    return [str(built)]
 
 
 class Subscribers:
-    """A pool of WebSocket subscribers in child processes (`bench.subscriber_pool`)."""
+    """A pool of WebSocket subscribers in child processes (see `client_argv`)."""
 
     def __init__(self, ws_url: str, count: int, processes: int = 1) -> None:
         self.ws_url = ws_url
@@ -203,10 +224,11 @@ class Subscribers:
 
     async def __aenter__(self) -> Subscribers:
         per, extra = divmod(self.count, self.processes)
+        argv = client_argv()
         for index in range(self.processes):
             n = per + (1 if index < extra else 0)
             child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.subscriber_pool", self.ws_url, str(n), token(f"pool-{index}"),
+                *argv, self.ws_url, str(n), token(f"pool-{index}"), *(["deflate"] if DEFLATE else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT, limit=1 << 28,
             )  # fmt: skip
             self.children.append(child)
@@ -239,6 +261,8 @@ class Subscribers:
             histogram=Histogram.merge(r["histogram"] for r in reports),
             tail_histogram=Histogram.merge(r["tail_histogram"] for r in reports),
             last_arrival_ns=max(r["last_arrival_ns"] for r in reports),
+            gaps=sum(r.get("gaps", 0) for r in reports),
+            disorder=sum(r.get("disorder", 0) for r in reports),
         )
 
     async def __aexit__(self, *_: object) -> None:

@@ -14,7 +14,11 @@ Each run starts the target afresh and measures two things:
    `--alerts` new alerts (each about 1 KB, as kube-prometheus alerts are) is
    posted. Figures: how long the answer took, and from the answer to the last
    alert on the last screen (the target: every alert on every screen within
-   5 s of the answer). Every subscriber must hold every alert.
+   5 s of the answer), with the CPU the service, PostgreSQL, the subscriber
+   clients and the rest of the machine spent meanwhile. Every subscriber must
+   hold every alert, its event positions gapless and in order.
+   `--max-buffered` runs it with another WS_MAX_BUFFERED_BYTES (the service's
+   default, 1 MiB, shows whether subscribers are closed as slow).
 
 Each alert's summary carries the benchmark marker (`bench <sent_ns> <index>`),
 and alert messages carry their summary, so the subscriber pools count and time
@@ -29,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from bench import harness, workload
+from bench import cputime, harness, workload
 from bench.loadgen import Pool
 from bench.workload import Context, Figures, Target
 
@@ -87,7 +90,8 @@ def _alert(index: int) -> dict[str, Any]:
 
 
 async def one_run(target: Target, context: Context, args: argparse.Namespace) -> Figures:
-    with workload.started(target, context) as running:
+    settings = {"WS_MAX_BUFFERED_BYTES": str(args.max_buffered)} if args.max_buffered else None
+    with workload.started(target, context, settings) as running:
         figures = await _groups(running, args)
         if target.kind == "reference":
             context.notes.append("storm not run for the reference (see bench/storm.py)")
@@ -135,26 +139,28 @@ async def _storm(running: harness.Service, args: argparse.Namespace, context: Co
         assert await connection.post(ALERTMANAGER, group_body(0, _WARM_UP)) == 200
         await workload.check_delivered(subscribers, _WARM_UP)
         body = group_body(_WARM_UP, args.alerts)
-        groups = {
-            "service": [running.process.pid],
-            "PostgreSQL": [_postmaster(context.ours)],
-            "subscriber pools": [child.pid for child in subscribers.children],
-        }
-        before = {name: _cpu_seconds(pids) for name, pids in groups.items()}
+        meter = cputime.Meter(
+            {
+                "service": [running.process.pid],
+                "PostgreSQL": [postmaster(context.ours)],
+                "subscriber clients": [child.pid for child in subscribers.children],
+            }
+        )
         sent = int(body.split(b"bench ", 1)[1].split(b" ", 1)[0])
         status = await connection.post(ALERTMANAGER, body)
         answered = time.monotonic_ns()
         if status != 200:
             raise RuntimeError(f"the storm's notification was answered {status}")
-        delivery = await workload.check_delivered(subscribers, _WARM_UP + args.alerts, timeout=args.storm_timeout)
-        spent = {name: _cpu_seconds(pids) - before[name] for name, pids in groups.items()}
+        delivery = await workload.check_delivered(
+            subscribers, _WARM_UP + args.alerts, timeout=args.storm_timeout, in_order=True
+        )
+        spent = meter.stop()
     last_screen = (delivery.last_arrival_ns - answered) / 1e9
     wall = (delivery.last_arrival_ns - sent) / 1e9
     context.notes.append(
         f"storm: {len(body) / 1e6:.1f} MB answered in {(answered - sent) / 1e9:.2f} s; last alert on the last "
-        f"screen {last_screen:.2f} s after the answer; CPU in those {wall:.1f} s (what limits it): "
-        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items())
-        + f", of {2 * wall:.1f} s on two cores"
+        f"screen {last_screen:.2f} s after the answer; CPU in those {wall:.1f} s of {2 * wall:.1f} on two cores "
+        f"(what limits it): {meter.describe()}"
     )
     return {
         "storm_answer_s": (answered - sent) / 1e9,
@@ -162,28 +168,19 @@ async def _storm(running: harness.Service, args: argparse.Namespace, context: Co
         "storm_p50_ms": delivery.histogram.percentile_ms(50),
         "storm_p99_ms": delivery.histogram.percentile_ms(99),
         "storm_body_mb": len(body) / 1e6,
+        "storm_cpu_service_s": spent["service"].total,
+        "storm_cpu_clients_s": spent["subscriber clients"].total,
+        "storm_cpu_postgres_s": spent["PostgreSQL"].total,
+        "storm_cpu_other_s": spent["other"].total,
     }
 
 
-def _postmaster(database_url: str) -> int:
+def postmaster(database_url: str) -> int:
     """The PostgreSQL server's process id (its backends are its children)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SHOW data_directory").fetchone()
     assert row is not None
     return int((Path(row[0]) / "postmaster.pid").read_text().split()[0])
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU time of `pids` and everything under them."""
-    ticks = 0
-    for pid in {found for root in pids for found in harness.process_tree(root)}:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -193,6 +190,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", type=int, default=100, help="alerts per notification of the groups workload")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the groups workload")
     p.add_argument("--storm-timeout", type=float, default=120.0, help="how long every screen may take")
+    p.add_argument(
+        "--max-buffered",
+        type=int,
+        default=0,
+        help="the service's WS_MAX_BUFFERED_BYTES (default: the harness's 16 MiB; the service's own default is 1 MiB)",
+    )
 
 
 RATIOS = [("alerts/s accepted vs reference", "alerts_per_s", "reference")]

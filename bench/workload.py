@@ -14,7 +14,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,9 @@ Figures = dict[str, float]
 class Lost(Exception):
     """A run that did not deliver every expected message: a failure, not a figure."""
 
-    def __init__(self, lost: int, duplicates: int, disconnected: int) -> None:
-        super().__init__(f"lost {lost}, duplicated {duplicates}, {disconnected} subscribers disconnected")
+    def __init__(self, lost: int, duplicates: int, disconnected: int, gaps: int = 0, disorder: int = 0) -> None:
+        out_of_line = f", {gaps} positions skipped, {disorder} out of order" if gaps or disorder else ""
+        super().__init__(f"lost {lost}, duplicated {duplicates}, {disconnected} subscribers disconnected{out_of_line}")
         self.lost = lost
 
 
@@ -63,7 +64,8 @@ class Context:
 
 
 @contextlib.contextmanager
-def started(target: Target, context: Context) -> Iterator[harness.Service]:
+def started(target: Target, context: Context, settings: Mapping[str, str] | None = None) -> Iterator[harness.Service]:
+    """The target, started afresh; `settings`: more environment for the service (not the reference)."""
     if target.kind == "reference":
         _reset_reference(context.reference)
         command = [sys.executable, "-m", "bench.reference", "app"]
@@ -71,7 +73,7 @@ def started(target: Target, context: Context) -> Iterator[harness.Service]:
             yield running
     else:
         harness.reset(context.ours)
-        with harness.service(context.ours, workers=target.workers) as running:
+        with harness.service(context.ours, workers=target.workers, settings=settings) as running:
             yield running
 
 
@@ -85,12 +87,19 @@ def pools_for(subscribers: int) -> int:
     return max(1, min(8, math.ceil(subscribers / 500)))
 
 
-async def check_delivered(subscribers: harness.Subscribers, expected: int, timeout: float = 120) -> harness.Delivery:
-    """Wait until every subscriber holds `expected` messages; raise Lost if any is missing."""
+async def check_delivered(
+    subscribers: harness.Subscribers, expected: int, timeout: float = 120, *, in_order: bool = False
+) -> harness.Delivery:
+    """Wait until every subscriber holds `expected` messages; raise Lost if any is missing.
+
+    `in_order`: also every subscriber's event positions must follow one
+    another with none skipped (where every event is a benchmark message, and
+    the client reads positions: the C client does)."""
     delivery = await subscribers.collect(expected, timeout)
     lost = expected * subscribers.count - delivery.received
-    if lost or delivery.duplicates or delivery.disconnected:
-        raise Lost(lost, delivery.duplicates, delivery.disconnected)
+    out_of_line = in_order and (delivery.gaps or delivery.disorder)
+    if lost or delivery.duplicates or delivery.disconnected or out_of_line:
+        raise Lost(lost, delivery.duplicates, delivery.disconnected, delivery.gaps, delivery.disorder)
     return delivery
 
 
@@ -218,6 +227,12 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     p.add_argument("--no-reference", action="store_true", help="run the service only")
     p.add_argument("--pools", type=int, default=0, help="subscriber processes (default: one per 500 subscribers)")
     p.add_argument("--json", type=Path, help="also write the figures here (bench.all reads them)")
+    p.add_argument(
+        "--client",
+        choices=["native", "python"],
+        default="native",
+        help="subscriber client: native (C, bench/native_pool.c, the default) or python (bench/subscriber_pool.py)",
+    )
     return p
 
 
@@ -326,6 +341,7 @@ def main(
     p = parser(doc)
     configure(p)
     args = p.parse_args()
+    harness.CLIENT = args.client
     outcome = uvloop.run(run_all(workload, one_run, args, extra, extra_label))
     print(report(outcome, ratios), flush=True)
     if args.json:
