@@ -39,12 +39,14 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidHeader, SecurityError
 from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
 from websockets.frames import Frame
+from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
 from app.edge.answers import refusal
 from app.edge.limits import limits_of
 from app.events.model import DEFLATE_WINDOW_BITS
 from app.observability import metrics
+from app.ws.per_connection import Flag, Inbox
 
 EXTENSION = "ops_bridge.frame_sink"
 _log = logging.getLogger(__name__)
@@ -114,6 +116,9 @@ class FrameSink:
 class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag()  # type: ignore[assignment]
+        self.writable.set()
         limits = limits_of(config)
         self.max_buffered = limits.ws_max_buffered_bytes
         self.handshake_timeout = limits.handshake_timeout
@@ -313,6 +318,16 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             # The handshake's request and response are not needed again, and
             # a connection may stay open for hours.
             self.request = self.response = None  # type: ignore[assignment]
+            if not self.conn.reader.buffer:
+                # ServerProtocol's parser is a generator whose frame holds the request for
+                # the connection's life (3.5 KiB): frames are read by a fresh one from here.
+                self.conn.parser = Protocol.parse(self.conn)
+                next(self.conn.parser)
+            # Headers were read by authentication; nothing reads them again (Starlette's
+            # Headers share this list), and they are most of an idle connection's scope.
+            headers = self.scope["headers"]
+            if isinstance(headers, list):
+                headers.clear()
         elif kind == "websocket.http.response.body" and not message.get("more_body", False):
             # A refused handshake (401/403/429) is a complete answer: without
             # this, uvicorn logs an error for every one it sends.
