@@ -1,29 +1,37 @@
 """Periodic work the service does by itself, with no external cron.
 
-Every process runs every job's loop; a transaction-scoped advisory lock per job
-lets one process do each tick and the others skip it, so a job runs once per
-interval across the cluster, and keeps running when any process dies. A job
-is a coroutine taking a connection inside a transaction: what it writes
-(events included) commits together or not at all.
+The fleet's chores run once per tick across the fleet, in the leader
+(app/leadership.py): every process registers the same jobs, only the leader's
+loops run them, the others wait without touching the database. A tick still
+takes a transaction-scoped advisory lock per job, so that the short overlap
+while leadership changes hands (an old leader that has not yet seen its
+connection drop) cannot run a tick twice. A job is a coroutine taking a
+connection inside a transaction: what it writes (events included) commits
+together or not at all.
+
+A database that cannot serve (`errors.unavailable`) is a WARNING once per
+outage and per job, and the loop goes on; anything else is logged with its
+traceback, and the loop goes on too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import psycopg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-_log = logging.getLogger(__name__)
+from app import errors
+from app.db.lock_keys import JOB_NAMESPACE
+from app.leadership import Leadership
+from app.observability.metrics import JOB_RUNS
 
-# Two-integer advisory locks, namespace 2: jobs (1 is per-entity locks).
-_JOB_NAMESPACE = 2
+_log = logging.getLogger(__name__)
 
 JobBody = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -44,31 +52,41 @@ async def run_once(engine: AsyncEngine, job: Job) -> bool:
     async with engine.begin() as conn:
         taken = (
             await conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": _JOB_NAMESPACE, "key": job.lock_key}
+                text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": JOB_NAMESPACE, "key": job.lock_key}
             )
         ).scalar()
         if not taken:
             return False
         await job.run(conn)
-        return True
+    JOB_RUNS.labels(job=job.name).inc()
+    return True
 
 
-async def run_forever(engine: AsyncEngine, job: Job) -> None:
+async def run_forever(engine: AsyncEngine, job: Job, leadership: Leadership) -> None:
+    failing = False
     while True:
+        await leadership.wait_leading()
         try:
             await run_once(engine, job)
-        except (DBAPIError, psycopg.Error, OSError) as exc:
-            _log.warning("job %s could not run: %s", job.name, exc)
-        except Exception:  # noqa: BLE001 - a failing job must not stop the others or the process
-            _log.exception("job %s failed", job.name)
+        except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others or the process
+            if errors.unavailable(exc) is None:
+                _log.exception("job %s failed", job.name)
+            elif not failing:
+                _log.warning("job %s could not run: database unavailable (%s)", job.name, errors.kind_of(exc))
+            failing = True
+        else:
+            if failing:
+                _log.info("job %s runs again", job.name)
+            failing = False
         await asyncio.sleep(job.interval)
 
 
 class Jobs:
-    """The process's job loops, started with the app and cancelled with it."""
+    """The process's bid for leadership and its job loops, started with the app and cancelled with it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, leadership: Leadership) -> None:
         self._engine = engine
+        self.leadership = leadership
         self._jobs: list[Job] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -76,12 +94,15 @@ class Jobs:
         self._jobs.append(Job(name, interval, run))
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(run_forever(self._engine, job), name=f"job:{job.name}") for job in self._jobs
+        self._tasks = [asyncio.create_task(self.leadership.run(), name="leadership")]
+        self._tasks += [
+            asyncio.create_task(run_forever(self._engine, job, self.leadership), name=f"job:{job.name}")
+            for job in self._jobs
         ]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
