@@ -33,7 +33,8 @@ from app.observability.metrics import JOB_RUNS
 
 _log = logging.getLogger(__name__)
 
-JobBody = Callable[[AsyncConnection], Awaitable[None]]
+# True: there is more to do now (a full batch went); None or False: caught up until the next tick.
+JobBody = Callable[[AsyncConnection], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,25 @@ class Job:
 
 async def run_once(engine: AsyncEngine, job: Job) -> bool:
     """Run `job` if no other process is running it now; True if this one did."""
+    ran, _ = await _tick(engine, job)
+    return ran
+
+
+async def catch_up(engine: AsyncEngine, job: Job, *, while_: Callable[[], bool] = lambda: True) -> int:
+    """Run `job` again and again, each in its own transaction, while it reports more to do
+    (and `while_()` holds); return how many times it ran."""
+    runs = 0
+    while while_():
+        ran, more = await _tick(engine, job)
+        runs += ran
+        if not (ran and more):
+            return runs
+        await asyncio.sleep(0)  # between batches, the process's other work goes first
+    return runs
+
+
+async def _tick(engine: AsyncEngine, job: Job) -> tuple[bool, bool]:
+    """(whether this process ran `job`, whether it has more to do now)."""
     async with engine.begin() as conn:
         taken = (
             await conn.execute(
@@ -56,10 +76,10 @@ async def run_once(engine: AsyncEngine, job: Job) -> bool:
             )
         ).scalar()
         if not taken:
-            return False
-        await job.run(conn)
+            return False, False
+        more = await job.run(conn)
     JOB_RUNS.labels(job=job.name).inc()
-    return True
+    return True, bool(more)
 
 
 async def run_forever(engine: AsyncEngine, job: Job, leadership: Leadership) -> None:
@@ -67,7 +87,7 @@ async def run_forever(engine: AsyncEngine, job: Job, leadership: Leadership) -> 
     while True:
         await leadership.wait_leading()
         try:
-            await run_once(engine, job)
+            await catch_up(engine, job, while_=lambda: leadership.leading)
         except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others or the process
             if errors.unavailable(exc) is None:
                 _log.exception("job %s failed", job.name)
