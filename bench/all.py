@@ -25,9 +25,10 @@ from typing import Any
 
 from bench import harness
 
-WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm")
-# Workloads run with one worker only (the storm's figures are about one process's path).
-_ONE_WORKER = ("storm",)
+WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "retention")
+# Workloads run with one worker only (the storm's figures are about one process's path; retention
+# runs in the leader alone).
+_ONE_WORKER = ("storm", "retention")
 # Every figure of the last run, for rewriting the page without measuring again.
 RESULTS = harness.ROOT / ".bench-results.json"
 
@@ -142,6 +143,12 @@ def targets_table(f: Figures) -> list[str]:
         ("6", f"alert groups: alerts/s accepted, 8 senders posting groups of 100 (Jira: {fmt(ingest)} webhooks/s)",
          fmt(alerts), fmt(alerts_ref), fmt(ratio(alerts, alerts_ref), 2), None),
     ]  # fmt: skip
+    for table in ("events", "webhook_deliveries", "metric_samples"):
+        purged = f.get("retention", ours, f"{table}_purged_per_s")
+        rows.append(
+            ("15.5", f"retention: {table} purged/s ≥ 5× ingest accepted/s", fmt(purged), f"ingest {fmt(ingest)}",
+             fmt(ratio(purged, ingest), 1), at_least(ratio(purged, ingest), 5))
+        )  # fmt: skip
     lost = [name for name in WORKLOADS if f.failed(name)]
     lines = [
         "| # | target | ours (1 worker) | reference | ratio | verdict |",
