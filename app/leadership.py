@@ -69,14 +69,14 @@ class Leadership:
                 try:
                     await self._bid_and_lead()
                 except Exception as exc:  # noqa: BLE001 - any failure ends this term; the loop bids again
-                    self._step_down()
+                    self._step_down(logging.WARNING)
                     failures += 1
                     self._report(exc, first=failures == 1)
                     await asyncio.sleep(min(2.0 ** (failures - 1), _MAX_RETRY_SECONDS))
                 else:
                     failures = 0
         finally:
-            self._step_down()
+            self._step_down(logging.INFO)  # stopping: the session's end hands the lock over
 
     async def _bid_and_lead(self) -> None:
         async with await connect(
@@ -104,9 +104,9 @@ class Leadership:
         self._leading.set()
         LEADER.set(1)
 
-    def _step_down(self) -> None:
+    def _step_down(self, level: int) -> None:
         if self._leading.is_set():
-            _log.warning("no longer leading the fleet's periodic jobs (process %d)", os.getpid())
+            _log.log(level, "no longer leading the fleet's periodic jobs (process %d)", os.getpid())
         self._leading.clear()
         self._following.set()
         LEADER.set(0)
