@@ -35,6 +35,7 @@ from app.events import retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.jobs import Jobs
+from app.leadership import Leadership
 from app.logs import install_redaction
 from app.monitoring_jobs import register_monitoring_jobs
 from app.observability.requests import RequestIdMiddleware
@@ -79,7 +80,8 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         )
         app.state.runtime.outbound.retry_delay = settings.sns_confirmation_retry_seconds
         app.state.runtime.outbound.start()
-        jobs = Jobs(engine)
+        # Its own direct connection: a session lock cannot go through a transaction pooler.
+        jobs = Jobs(engine, Leadership(listen_url))
         for register in _JOB_REGISTRARS:
             register(jobs, settings)
         listening = asyncio.create_task(listener.run(), name="event-listener")

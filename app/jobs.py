@@ -1,31 +1,40 @@
 """Periodic work the service does by itself, with no external cron.
 
-Every process runs every job's loop; a transaction-scoped advisory lock per job
-lets one process do each tick and the others skip it, so a job runs once per
-interval across the cluster, and keeps running when any process dies. A job
-is a coroutine taking a connection inside a transaction: what it writes
-(events included) commits together or not at all.
+The fleet's chores run once per tick across the fleet, in the leader
+(app/leadership.py): every process registers the same jobs, only the leader's
+loops run them, the others wait without touching the database. A tick still
+takes a transaction-scoped advisory lock per job, so that the short overlap
+while leadership changes hands (an old leader that has not yet seen its
+connection drop) cannot run a tick twice. A job is a coroutine taking a
+connection inside a transaction: what it writes (events included) commits
+together or not at all.
+
+A database that cannot serve (`failures.unavailable`) is a WARNING once per
+outage and per job, and the loop goes on; anything else is logged with its
+traceback, and the loop goes on too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import psycopg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db import failures
+from app.db.lock_keys import JOB_NAMESPACE
+from app.leadership import Leadership
+from app.observability.metrics import JOB_RUNS
 
 _log = logging.getLogger(__name__)
 
-# Two-integer advisory locks, namespace 2: jobs (1 is per-entity locks).
-_JOB_NAMESPACE = 2
-
-JobBody = Callable[[AsyncConnection], Awaitable[None]]
+# True: there is more to do now (a full batch went); None or False: caught up until the next tick.
+JobBody = Callable[[AsyncConnection], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,34 +50,63 @@ class Job:
 
 async def run_once(engine: AsyncEngine, job: Job) -> bool:
     """Run `job` if no other process is running it now; True if this one did."""
+    ran, _ = await _tick(engine, job)
+    return ran
+
+
+async def catch_up(engine: AsyncEngine, job: Job, *, while_: Callable[[], bool] = lambda: True) -> int:
+    """Run `job` again and again, each in its own transaction, while it reports more to do
+    (and `while_()` holds); return how many times it ran."""
+    runs = 0
+    while while_():
+        ran, more = await _tick(engine, job)
+        runs += ran
+        if not (ran and more):
+            return runs
+        await asyncio.sleep(0)  # between batches, the process's other work goes first
+    return runs
+
+
+async def _tick(engine: AsyncEngine, job: Job) -> tuple[bool, bool]:
+    """(whether this process ran `job`, whether it has more to do now)."""
     async with engine.begin() as conn:
         taken = (
             await conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": _JOB_NAMESPACE, "key": job.lock_key}
+                text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": JOB_NAMESPACE, "key": job.lock_key}
             )
         ).scalar()
         if not taken:
-            return False
-        await job.run(conn)
-        return True
+            return False, False
+        more = await job.run(conn)
+    JOB_RUNS.labels(job=job.name).inc()
+    return True, bool(more)
 
 
-async def run_forever(engine: AsyncEngine, job: Job) -> None:
+async def run_forever(engine: AsyncEngine, job: Job, leadership: Leadership) -> None:
+    failing = False
     while True:
+        await leadership.wait_leading()
         try:
-            await run_once(engine, job)
-        except (DBAPIError, psycopg.Error, OSError) as exc:
-            _log.warning("job %s could not run: %s", job.name, exc)
-        except Exception:  # noqa: BLE001 - a failing job must not stop the others or the process
-            _log.exception("job %s failed", job.name)
+            await catch_up(engine, job, while_=lambda: leadership.leading)
+        except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others or the process
+            if failures.unavailable(exc) is None:
+                _log.exception("job %s failed", job.name)
+            elif not failing:
+                _log.warning("job %s could not run: database unavailable (%s)", job.name, failures.kind_of(exc))
+            failing = True
+        else:
+            if failing:
+                _log.info("job %s runs again", job.name)
+            failing = False
         await asyncio.sleep(job.interval)
 
 
 class Jobs:
-    """The process's job loops, started with the app and cancelled with it."""
+    """The process's bid for leadership and its job loops, started with the app and cancelled with it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, leadership: Leadership) -> None:
         self._engine = engine
+        self.leadership = leadership
         self._jobs: list[Job] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -76,12 +114,15 @@ class Jobs:
         self._jobs.append(Job(name, interval, run))
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(run_forever(self._engine, job), name=f"job:{job.name}") for job in self._jobs
+        self._tasks = [asyncio.create_task(self.leadership.run(), name="leadership")]
+        self._tasks += [
+            asyncio.create_task(run_forever(self._engine, job, self.leadership), name=f"job:{job.name}")
+            for job in self._jobs
         ]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []

@@ -5,7 +5,8 @@
   heard of for ALERT_EXPIRE_AFTER_SECONDS expire (`age_alerts_now`);
 - `metrics-publish`: every quarter second, the held-back latest values whose
   second is up are published (the trailing edge of the one-a-second rule);
-- `metrics-retention`: samples older than METRIC_RETENTION_DAYS are deleted;
+- `metrics-retention`: samples older than METRIC_RETENTION_DAYS are deleted, in
+  batches until caught up (every RETENTION_INTERVAL_SECONDS);
 - `sla-publish`: the SLA figures (the organisation's and each squad's) are
   recomputed and published as metrics when they change (app/store/sla.py).
 """
@@ -21,19 +22,19 @@ from app.config import Settings
 from app.domain.sla import parse_targets
 from app.jobs import Jobs
 from app.store.alert_aging import age_alerts
-from app.store.metric_samples import delete_expired_samples, publish_pending
+from app.store.metric_samples import RETENTION_BATCH, delete_expired_samples, publish_pending
 from app.store.sla import publish_sla as publish_sla_figures
 
 PUBLISH_INTERVAL_SECONDS = 0.25
-RETENTION_INTERVAL_SECONDS = 300.0
 
 
 def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     async def stale(conn: AsyncConnection) -> None:
         await age_alerts_now(conn, settings)
 
-    async def retention(conn: AsyncConnection) -> None:
-        await delete_expired_samples(conn, older_than=utcnow() - timedelta(days=settings.metric_retention_days))
+    async def retention(conn: AsyncConnection) -> bool:
+        older_than = utcnow() - timedelta(days=settings.metric_retention_days)
+        return await delete_expired_samples(conn, older_than=older_than) == RETENTION_BATCH
 
     async def publish(conn: AsyncConnection) -> None:
         await publish_pending(conn)
@@ -43,7 +44,7 @@ def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
 
     jobs.add("alerts-stale", min(60.0, settings.alert_stale_after_seconds / 4), stale)
     jobs.add("metrics-publish", PUBLISH_INTERVAL_SECONDS, publish)
-    jobs.add("metrics-retention", RETENTION_INTERVAL_SECONDS, retention)
+    jobs.add("metrics-retention", settings.retention_interval_seconds, retention)
     jobs.add("sla-publish", settings.sla_publish_interval_seconds, sla)
 
 

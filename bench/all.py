@@ -25,9 +25,10 @@ from typing import Any
 
 from bench import harness
 
-WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "screens")
-# Workloads run with one worker only (their figures are about one process's path).
-_ONE_WORKER = ("storm", "screens")
+WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "screens", "retention")
+# Workloads run with one worker only (their figures are about one process's path; retention runs in the
+# leader alone).
+_ONE_WORKER = ("storm", "screens", "retention")
 # Every figure of the last run, for rewriting the page without measuring again.
 RESULTS = harness.ROOT / ".bench-results.json"
 
@@ -152,6 +153,12 @@ def targets_table(f: Figures) -> list[str]:
          f"{fmt(screens_kib, 1)} KiB", f"{fmt(bare_kib, 1)} KiB", fmt(ratio(screens_kib, bare_kib), 2),
          None if screens_kib is None else screens_kib <= 15),
     ]  # fmt: skip
+    for table in ("events", "webhook_deliveries", "metric_samples"):
+        purged = f.get("retention", ours, f"{table}_purged_per_s")
+        rows.append(
+            ("15.5", f"retention: {table} purged/s ≥ 5× ingest accepted/s", fmt(purged), f"ingest {fmt(ingest)}",
+             fmt(ratio(purged, ingest), 1), at_least(ratio(purged, ingest), 5))
+        )  # fmt: skip
     lost = [name for name in WORKLOADS if f.failed(name)]
     lines = [
         "| # | target | ours (1 worker) | reference | ratio | verdict |",

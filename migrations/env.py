@@ -15,13 +15,9 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from app.db.engine import POOLER_SAFE
+from app.db.lock_keys import MIGRATION_LOCK
 from app.db.schema import metadata
 from app.db.urls import sqlalchemy_url
-
-# Several processes may start at once (one per core); the lock makes the second
-# wait for the first instead of racing it through the same DDL. It is released
-# by the commit (or rollback) that ends the migrations.
-MIGRATION_LOCK = 0x0B51_D6E0
 
 
 def _database_url() -> str:
@@ -38,8 +34,10 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
-            # Before Alembic reads the schema's version: the second migrator reads
-            # what the first one committed.
+            # Several processes may start at once (one per core): the second waits
+            # for the first instead of racing it through the same DDL. Taken before
+            # Alembic reads the schema's version, so the second reads what the first
+            # committed; released by the commit (or rollback) that ends the migrations.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()

@@ -10,7 +10,7 @@ import pytest
 from app.auth.tokens import mint_token
 from app.config import Settings
 from tests.support import report
-from tests.support.database import PgServer, pg_server
+from tests.support.database import PgServer, cluster_directory, pg_server
 from tests.support.pgbouncer import Pooler, pgbouncer
 from tests.support.server import RunningServer, server_in_thread
 
@@ -22,11 +22,8 @@ JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    root = tmp_path_factory.mktemp("postgres")
-    # The server runs as an unprivileged user when tests run as root.
-    root.chmod(0o755)
-    with pg_server(root) as server:
+def postgres() -> Iterator[PgServer]:
+    with cluster_directory("postgres") as root, pg_server(root) as server:
         server.create_template()
         yield server
 

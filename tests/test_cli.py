@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db.embedded import EmbeddedPostgres
 from tests.conftest import JWT_SECRET, token
 from tests.support.clients import open_stream, receive, receive_events
+from tests.support.database import cluster_directory
 from tests.support.jira import issue_event
 from tests.support.server import server_process
 
@@ -121,8 +122,12 @@ def test_production_refuses_to_start_without_its_secrets_and_says_which() -> Non
 
 
 @pytest.mark.timeout(240)
-async def test_serve_runs_its_own_database_stops_it_on_ctrl_c_and_finds_the_data_again(tmp_path: Path) -> None:
-    tmp_path.chmod(0o755)
+async def test_serve_runs_its_own_database_stops_it_on_ctrl_c_and_finds_the_data_again() -> None:
+    with cluster_directory("cli") as tmp_path:
+        await _serve_twice(tmp_path)
+
+
+async def _serve_twice(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path / "data"), "JWT_SECRET": JWT_SECRET}
     cluster = EmbeddedPostgres(tmp_path / "data" / "postgres")
 

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("network edge", ["app.edge"]),
     ("database", ["app.db"]),
     ("observability", ["app.observability"]),
-    ("periodic jobs", ["app.jobs"]),
+    ("periodic jobs", ["app.leadership", "app.jobs"]),
     ("events", ["app.events"]),
     ("store", ["app.store"]),
     ("senders", ["app.senders"]),

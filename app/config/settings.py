@@ -173,7 +173,8 @@ class Settings(BaseSettings):
     # A failed confirmation is tried again this much later, three times (as SNS retries an error answer).
     sns_confirmation_retry_seconds: float = Field(default=20.0, gt=0)
     sns_subscribe_url_pattern: str = r"^https://sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?/"
-    metric_retention_days: int = Field(default=30, ge=1)
+    # Fractions of a day allowed (tests, short-lived labs).
+    metric_retention_days: float = Field(default=30, gt=0)
     sla_targets: str = "critical=4h,high=8h,medium=24h,low=72h"
     sla_window_days: int = Field(default=30, ge=1, le=3650)
     sla_publish_interval_seconds: float = Field(default=60.0, gt=0)
@@ -201,7 +202,10 @@ class Settings(BaseSettings):
 
     # Operations (docs/deployment.md): the raw delivery log's retention, log
     # lines, and who may scrape /metrics.
-    delivery_retention_days: int = Field(default=30, ge=1)
+    delivery_retention_days: float = Field(default=30, gt=0)
+    # How often the leader checks for rows past their retention (events, deliveries, metric
+    # samples); it then deletes in batches until caught up.
+    retention_interval_seconds: float = Field(default=60.0, gt=0)
     # None: json in production, text in development.
     log_format: Literal["json", "text"] | None = None
     metrics_token: SecretStr | None = None

@@ -8,27 +8,56 @@ decide when the server stops (on Ctrl-C, not when the last Python handle is
 garbage-collected), pass server settings, and restart it in fault tests.
 
 The cluster listens on a Unix socket only: no TCP port to collide with another
-PostgreSQL on the machine.
+PostgreSQL on the machine, and none for anyone else to reach. It trusts whoever
+reaches that socket, so the socket's directory is private to the cluster's
+user (0700, the socket itself 0700 too) and pg_hba.conf admits local
+connections only: another account on the machine cannot connect (and through
+`COPY ... FROM PROGRAM` run commands as the cluster's user).
+
+The cluster belongs to the process that started it (or adopted it, when the
+process that started it was killed): a second `serve` in the same checkout,
+`ops-bridge migrate`, or a `serve` that fails because its port is taken, uses
+the running cluster and never stops it. Ownership is an exclusive `flock` on
+`owner.lock`, held for as long as the owner runs: the kernel drops it when the
+owner dies, however it dies, so the next starter can tell a live owner from a
+dead one without trusting a pid file.
+
+Run as root, the server runs as a system user of its own (PostgreSQL refuses
+root). That user must reach DATA_DIR and the server binaries: the service never
+changes the modes of directories it did not create, so a DATA_DIR it cannot
+reach is refused with the directory named, and binaries it cannot reach (a
+virtualenv in a 0700 home directory) are copied once to a root-owned directory
+it can.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.util
+import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+_log = logging.getLogger(__name__)
 
 # PostgreSQL refuses to run as root; under root the cluster runs as this user.
 _SYSTEM_USER = "ops-bridge-pg"
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_DIR = 90
 _PORT = 5432
+# Whoever reaches the socket is trusted: only the local socket, and (the socket's
+# directory being private) only the cluster's user, and root.
+_HBA = "# Written by ops-bridge (app/db/embedded.py) at every start.\nlocal all all trust\n"
+# Where a root-run service copies server binaries its cluster user cannot reach.
+_SHARED_INSTALLS = (Path("/var/lib/ops-bridge"), Path(tempfile.gettempdir()) / "ops-bridge-root")
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -63,7 +92,6 @@ class EmbeddedPostgres:
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.server_settings = dict(server_settings or {})
-        self.bin_dir = bin_dir or find_bin_dir()
         self._run_as = _ensure_system_user() if os.geteuid() == 0 else None
         # Under root, run as the server user with its own group only: root's
         # group must not decide (or deny) access to directories on the way.
@@ -71,7 +99,15 @@ class EmbeddedPostgres:
         self._uid = entry.pw_uid if entry else None
         self._gid = entry.pw_gid if entry else None
         self._extra_groups: list[int] | None = [] if entry else None
+        self.bin_dir = self._reachable_bin_dir(bin_dir or find_bin_dir())
         self.socket_dir = self._choose_socket_dir()
+        # The open owner.lock while this process owns the cluster; None while it only uses it.
+        self._owner_lock: int | None = None
+
+    @property
+    def owner(self) -> bool:
+        """Whether this process started (or adopted) the cluster, and so stops it."""
+        return self._owner_lock is not None
 
     @property
     def pgdata(self) -> Path:
@@ -82,20 +118,65 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@/{database}?host={self.socket_dir}&port={_PORT}"
 
     def start(self) -> None:
-        self._init_if_needed()
-        if self.is_running():
-            return  # left over from a run that was killed: adopt it
-        options = [f"-k {self.socket_dir}", "-c listen_addresses=''", f"-p {_PORT}"]
+        """Make sure the cluster runs: start it (and own it) if nobody does, adopt it if its
+        owner died, or use it as it is while its owner lives."""
+        if self.owner:
+            if not self.is_running():
+                self._start_server()
+            return
+        self._check_reachable(self.data_dir)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # One starter at a time: two processes started together must not both run pg_ctl.
+        with _locked(self.data_dir / "start.lock"):
+            self._init_if_needed()
+            owner = _try_lock(self.data_dir / "owner.lock")
+            if owner is None:
+                if not self.is_running():
+                    raise EmbeddedPostgresError(
+                        f"the embedded PostgreSQL in {self.pgdata} belongs to a live process "
+                        f"({_owner_pid(self.data_dir)}) that is not running it"
+                    )
+                _log.info("using the embedded PostgreSQL of process %s; it stops it", _owner_pid(self.data_dir))
+                return
+            self._owner_lock = owner
+            os.write(owner, f"{os.getpid()}\n".encode())
+            if self.is_running():
+                _log.info("adopting the embedded PostgreSQL left running by a process that died")
+                return
+            self._start_server()
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster if this process owns it; a process that only uses it leaves it running."""
+        if not self.owner:
+            return
+        try:
+            if self.pgdata.exists() and self.is_running():
+                self._pg_ctl("stop", "-w", "-m", mode)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Give up ownership without stopping the cluster (the next starter adopts it)."""
+        if self._owner_lock is not None:
+            os.close(self._owner_lock)
+            self._owner_lock = None
+
+    def _start_server(self) -> None:
+        self._private_access()
+        options = [
+            f"-k {self.socket_dir}",
+            "-c listen_addresses=''",
+            "-c unix_socket_permissions=0700",
+            f"-p {_PORT}",
+        ]
         options += [f"-c {name}={value}" for name, value in self.server_settings.items()]
         log = self.data_dir / "postgres.log"
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(log), "-o", " ".join(options))
 
-    def stop(self, mode: str = "fast") -> None:
-        if self.pgdata.exists() and self.is_running():
-            self._pg_ctl("stop", "-w", "-m", mode)
-
     def restart(self) -> None:
-        self.stop()
+        """Stop and start again, staying its owner (fault tests)."""
+        if self.owner and self.is_running():
+            self._pg_ctl("stop", "-w", "-m", "fast")
         self.start()
 
     def is_running(self) -> bool:
@@ -112,7 +193,6 @@ class EmbeddedPostgres:
     def _init_if_needed(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         self._hand_over(self.data_dir)
         self._hand_over(self.pgdata)
@@ -122,10 +202,21 @@ class EmbeddedPostgres:
             str(self.pgdata),
             "-U",
             "postgres",
-            "--auth=trust",
+            "--auth-local=trust",
+            "--auth-host=reject",
             "--encoding=UTF8",
             "--locale=C",
         )
+
+    def _private_access(self) -> None:
+        """Before every start (clusters made by earlier versions too): local connections only,
+        through a socket in a directory only the cluster's user may enter."""
+        hba = self.pgdata / "pg_hba.conf"
+        if hba.read_text() != _HBA:
+            with hba.open("w") as out:  # in place: the file keeps its owner (the cluster's user)
+                out.write(_HBA)
+        self.data_dir.chmod(0o700)  # ours: created by the service
+        self._hand_over(self.data_dir)
 
     def _choose_socket_dir(self) -> Path:
         if len(str(self.data_dir)) <= _MAX_SOCKET_DIR:
@@ -134,20 +225,49 @@ class EmbeddedPostgres:
         digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"ops-bridge-pg-{digest}"
 
-    def _hand_over(self, path: Path) -> None:
-        """Let the unprivileged server user own `path` and reach it."""
-        if self._run_as is None:
+    def _private_socket_dir(self) -> None:
+        """The socket's directory, 0700 and the cluster's user's: one found in a shared place
+        (/tmp) that anybody else made, or that is a link, is refused rather than used."""
+        if self.socket_dir == self.data_dir:
             return
-        entry = pwd.getpwnam(self._run_as)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-        for parent in path.parents:
-            mode = parent.stat().st_mode
-            if mode & 0o001 == 0:
-                parent.chmod(mode | 0o001)
+        with contextlib.suppress(FileExistsError):
+            self.socket_dir.mkdir(mode=0o700)
+            self._hand_over(self.socket_dir)
+        found = self.socket_dir.lstat()
+        mine = {os.geteuid(), self._uid if self._uid is not None else os.geteuid()}
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid not in mine:
+            raise EmbeddedPostgresError(
+                f"{self.socket_dir} (the embedded PostgreSQL's socket directory) is not a directory of this "
+                "service's: remove it, or set DATA_DIR to a shorter path"
+            )
+        self.socket_dir.chmod(0o700)
+
+    def _hand_over(self, path: Path) -> None:
+        """Let the unprivileged server user own `path`, a directory the service created."""
+        if self._uid is None or self._gid is None:
+            return
+        os.chown(path, self._uid, self._gid)
+
+    def _check_reachable(self, path: Path) -> None:
+        """Under root: refuse, naming it, a directory on the way to `path` that the cluster's
+        user may not enter (the service does not change modes of directories it did not make)."""
+        blocked = _first_unreachable(path, self._uid, self._gid)
+        if blocked is not None:
+            raise EmbeddedPostgresError(
+                f"its user {self._run_as} (PostgreSQL does not run as root) cannot enter {blocked} "
+                f"(mode {stat.S_IMODE(blocked.stat().st_mode):04o}), and the service does not change modes of "
+                "directories it did not make: set DATA_DIR to a directory that user can reach"
+            )
+
+    def _reachable_bin_dir(self, bin_dir: Path) -> Path:
+        """`bin_dir`, or (under root, when the cluster's user cannot reach it) a copy of its
+        installation in a root-owned directory it can."""
+        if _first_unreachable(bin_dir / "postgres", self._uid, self._gid) is None:
+            return bin_dir
+        return _shared_copy(bin_dir.parent) / "bin"
 
     def _pg_ctl(self, *args: str) -> None:
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._hand_over(self.socket_dir)
+        self._private_socket_dir()
         self._run("pg_ctl", "-D", str(self.pgdata), *args)
 
     def _run(self, program: str, *args: str) -> None:
@@ -174,13 +294,98 @@ class EmbeddedPostgres:
 
 @contextlib.contextmanager
 def running(data_dir: Path, *, server_settings: Mapping[str, str] | None = None) -> Iterator[EmbeddedPostgres]:
-    """Start the cluster for the duration of the block, stopping it on the way out."""
+    """The cluster, running for the duration of the block: stopped on the way out only if this
+    process started it (another process's cluster is used, never stopped)."""
     cluster = EmbeddedPostgres(data_dir, server_settings=server_settings)
     cluster.start()
     try:
         yield cluster
     finally:
         cluster.stop()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _try_lock(path: Path) -> int | None:
+    """`path` open and exclusively locked (its content emptied), or None when a live process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    return fd
+
+
+def _owner_pid(data_dir: Path) -> str:
+    with contextlib.suppress(OSError):
+        return (data_dir / "owner.lock").read_text().strip() or "unknown"
+    return "unknown"
+
+
+def _first_unreachable(path: Path, uid: int | None, gid: int | None) -> Path | None:
+    """The first existing directory on the way to `path` that `uid` (with only `gid`) may not
+    enter; None if there is none, or when the service does not switch users."""
+    if uid is None or gid is None:
+        return None
+    for directory in reversed(path.parents):
+        try:
+            found = directory.stat()
+        except FileNotFoundError:
+            return None  # made by the service, as the cluster's user's
+        if found.st_uid == uid:
+            allowed = found.st_mode & stat.S_IXUSR
+        elif found.st_gid == gid:
+            allowed = found.st_mode & stat.S_IXGRP
+        else:
+            allowed = found.st_mode & stat.S_IXOTH
+        if not allowed:
+            return directory
+    return None
+
+
+def _shared_copy(install: Path) -> Path:
+    """A copy of the server installation `install` in a root-owned directory anyone may read,
+    made once per installation (its path and its server binary's time identify it).
+
+    The wheel's binaries find their libraries through a relative RPATH
+    (`$ORIGIN/../../../pgserver.libs`), so the copy keeps that layout: the package
+    directory holding `install`, and its `.libs` sibling when there is one."""
+    identity = f"{install}:{(install / 'bin' / 'postgres').stat().st_mtime_ns}"
+    name = f"pginstall-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+    package = install.parent
+    for base in _SHARED_INSTALLS:
+        try:
+            base.mkdir(mode=0o755, parents=True, exist_ok=True)
+        except OSError:
+            continue
+        found = base.lstat()
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != 0 or found.st_mode & 0o022:
+            continue  # not root's alone: binaries there could have been replaced
+        copy = base / name
+        if not (copy / package.name / install.name / "bin" / "postgres").exists():
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=base))
+            shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+            libs = package.parent / f"{package.name}.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, staging / libs.name, symlinks=True)
+            for directory in (staging, staging / package.name):
+                directory.chmod(0o755)
+            os.replace(staging, copy)
+        return copy / package.name / install.name
+    raise EmbeddedPostgresError(
+        f"the server binaries in {install} are not reachable by the embedded PostgreSQL's user and no "
+        f"root-owned directory could take a copy ({', '.join(map(str, _SHARED_INSTALLS))}): set DATABASE_URL"
+    )
 
 
 def _ensure_system_user() -> str:

@@ -99,6 +99,16 @@ LISTENER_LAG_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 
+# The fleet's periodic jobs (app/jobs.py), run by the leader alone (app/leadership.py).
+LEADER = Gauge(
+    "ops_bridge_leader",
+    "1 while this process leads the fleet's periodic jobs (one process of the fleet does)",
+    multiprocess_mode="livesum",
+)
+JOB_RUNS = Counter(
+    "ops_bridge_job_runs", "Ticks of each periodic job this process ran (only the leader runs them)", ["job"]
+)
+
 # The webhook side.
 WEBHOOKS = Counter("ops_bridge_webhooks", "Webhook deliveries by sender and outcome", ["sender", "outcome"])
 WEBHOOKS_REFUSED = Counter(

@@ -1,5 +1,5 @@
 """The database an operator command works on: DATABASE_URL, or the embedded
-development cluster, used as it is when the service already runs it."""
+development cluster, used as it is (never stopped) when the service already runs it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 from app.config import Settings
-from app.db.embedded import EmbeddedPostgres
+from app.db import embedded
 
 
 @contextlib.contextmanager
@@ -17,12 +17,5 @@ def command_database(settings: Settings) -> Iterator[str]:
     if settings.database_url is not None:
         yield settings.database_url
         return
-    cluster = EmbeddedPostgres(settings.data_dir / "postgres")
-    if cluster.is_running():
+    with embedded.running(settings.data_dir / "postgres") as cluster:
         yield cluster.url()
-        return
-    cluster.start()
-    try:
-        yield cluster.url()
-    finally:
-        cluster.stop()

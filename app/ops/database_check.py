@@ -40,6 +40,7 @@ class Connections:
     pool: int  # DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW: requests, jobs, readiness, replays
     writers: int  # one per webhook sender that writes in batches (app/ingest/batch_writer.py)
     listen: int = 1  # the LISTEN connection, on DATABASE_LISTEN_URL
+    leader: int = 1  # the bid for the leader's lock (app/leadership.py), on DATABASE_LISTEN_URL
 
     @property
     def pooled(self) -> int:
@@ -48,11 +49,12 @@ class Connections:
 
     @property
     def total(self) -> int:
-        return self.pooled + self.listen
+        return self.pooled + self.listen + self.leader
 
     def describe(self) -> str:
         return (
-            f"{self.pool} pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), {self.writers} webhook writer(s), 1 LISTEN"
+            f"{self.pool} pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), {self.writers} webhook writer(s), "
+            "1 LISTEN, 1 leader"
         )
 
 
@@ -93,7 +95,7 @@ async def _room(add: Add, settings: Settings, conn: AsyncConnection) -> None:
         "database",
         f"max_connections {allowed}: room for {processes} service process(es) connecting directly, at "
         f"{each.total} connections each ({each.describe()}) and nothing else using the server; behind a "
-        "transaction pooler, 1 each (LISTEN) beside the pooler's own",
+        "transaction pooler, 2 each (LISTEN, leader) beside the pooler's own",
     )
 
 

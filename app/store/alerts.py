@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import AlertData
 from app.db.driver import Driver, Rows, Statement, driver_of, rows_json
+from app.db.lock_keys import ALERT_NAMESPACE
 from app.domain.alerts import AlertBatch, AlertSignal, StoredAlert, plan_alert
 from app.errors import InvalidPayload
 from app.events import outbox
@@ -42,8 +43,6 @@ _log = logging.getLogger(__name__)
 PAYLOAD_COLUMNS = tuple(AlertData.model_fields)
 _ROW_COLUMNS = ("source", "fingerprint", "squad", "annotations", "updated_at", "last_seen_at")
 
-# Two-integer advisory locks, namespace 3: alerts (1 is other entities, 2 jobs).
-_LOCK_NAMESPACE = 3
 LOCK_BUCKETS = 1024
 _LOCK = (
     "SELECT pg_advisory_xact_lock(%s, key) FROM ("
@@ -95,7 +94,7 @@ class AlertRow:
 def lock_statement(alert_ids: Iterable[str]) -> Statement:
     """The statement locking every alert named (by bucket, in one order): a statement of
     its own, so that whatever reads them runs after it and sees the last holder's commit."""
-    return Statement(_LOCK, (_LOCK_NAMESPACE, LOCK_BUCKETS - 1, rows_json(sorted(set(alert_ids)))))
+    return Statement(_LOCK, (ALERT_NAMESPACE, LOCK_BUCKETS - 1, rows_json(sorted(set(alert_ids)))))
 
 
 def load_statement(alert_ids: Iterable[str]) -> Statement:

@@ -2,7 +2,7 @@
 
 Two deliveries about the same entity (a Jira retry racing the original, say)
 then read-decide-write one after the other. The two-integer form keeps these
-locks apart from the event log's single-bigint lock.
+locks apart from the event log's single-bigint lock (every key: app/db/lock_keys.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.db.driver import Driver, Statement, rows_json, run
-
-_ENTITY_NAMESPACE = 1
+from app.db.lock_keys import ENTITY_NAMESPACE
 
 # Ordered by the lock key itself: two transactions taking overlapping sets
 # take them in the same order and cannot deadlock (even when names collide).
@@ -25,7 +24,7 @@ _LOCK = (
 def lock_statement(names: Sequence[str]) -> Statement:
     """The statement locking every entity named, in one order. A statement of its own:
     whatever reads them must run after it, so that it sees what the last holder committed."""
-    return Statement(_LOCK, (_ENTITY_NAMESPACE, rows_json(sorted(set(names)))))
+    return Statement(_LOCK, (ENTITY_NAMESPACE, rows_json(sorted(set(names)))))
 
 
 async def lock_entity(conn: Driver, name: str) -> None:

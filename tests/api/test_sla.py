@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +12,13 @@ import pytest
 
 from app.config import Settings
 from app.db.engine import create_engine
+from app.db.lock_keys import LEADER_KEY, LEADER_NAMESPACE
 from app.domain.sla import parse_targets
 from app.monitoring_jobs import publish_sla
 from app.store.sla import sla_report
 from tests.conftest import make_settings, token
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, server_in_thread
 
 NOW = datetime.now(UTC)
 HOUR = timedelta(hours=1)
@@ -107,22 +109,32 @@ async def test_the_sla_window_and_targets_are_settings(database_url: str, tmp_pa
     assert report["incidents"]["met"] == 5  # 1, 2, 3, 6 and 7 are now within their targets
 
 
+@pytest.fixture
+def chores_elsewhere(database_url: str) -> Iterator[None]:
+    """Another process leads the fleet's chores: the server under test never runs its own SLA
+    job, which would otherwise publish the figures between the test's own calls."""
+    with psycopg.connect(database_url, autocommit=True) as leader:
+        leader.execute("SELECT pg_advisory_lock(%s, %s)", (LEADER_NAMESPACE, LEADER_KEY))
+        yield
+
+
 async def test_sla_figures_are_published_as_metric_messages_when_they_change(
-    server: RunningServer, settings: Settings, database_url: str
+    chores_elsewhere: None, settings: Settings, database_url: str
 ) -> None:
     engine = create_engine(database_url)
     try:
-        async with await open_stream(server.ws, token()) as ws:
-            await receive(ws)
-            async with engine.begin() as conn:
-                assert await publish_sla(conn, settings) == 0  # no incidents: nothing to announce
-            _store_known_incidents(database_url)
-            async with engine.begin() as conn:
-                published = await publish_sla(conn, settings)
-            async with engine.begin() as conn:
-                again = await publish_sla(conn, settings)
-            messages = await receive_events(ws, 6)
-            assert await expect_silence(ws) == []
+        with server_in_thread(settings) as server:
+            async with await open_stream(server.ws, token()) as ws:
+                await receive(ws)
+                async with engine.begin() as conn:
+                    assert await publish_sla(conn, settings) == 0  # no incidents: nothing to announce
+                _store_known_incidents(database_url)
+                async with engine.begin() as conn:
+                    published = await publish_sla(conn, settings)
+                async with engine.begin() as conn:
+                    again = await publish_sla(conn, settings)
+                messages = await receive_events(ws, 6)
+                assert await expect_silence(ws) == []
     finally:
         await engine.dispose()
 

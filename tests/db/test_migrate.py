@@ -6,15 +6,15 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.db.lock_keys import MIGRATION_LOCK
 from app.db.migrate import upgrade
 from app.db.revision import ROLLING_BASELINE, revisions_after
 from tests.support.database import PgServer
 from tests.support.pgbouncer import busy, pgbouncer
 from tests.support.schema import contractions, snapshot
 
-# migrations/env.py's MIGRATION_LOCK: a single-bigint advisory lock shows in
-# pg_locks as (classid, objid) = (high, low) 32 bits, objsubid 1.
-_MIGRATION_LOCK = 0x0B51_D6E0
+# A single-bigint advisory lock shows in pg_locks as (classid, objid) = (high, low) 32 bits, objsubid 1;
+# MIGRATION_LOCK fits in the low 32 bits.
 
 
 def _migration_locks(direct_url: str) -> int:
@@ -24,7 +24,7 @@ def _migration_locks(direct_url: str) -> int:
             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
             "WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid = 0 AND l.objid = %s "
             "AND d.datname = %s",
-            (_MIGRATION_LOCK, make_url(direct_url).database),
+            (MIGRATION_LOCK, make_url(direct_url).database),
         ).fetchone()
     assert row is not None
     return int(row[0])

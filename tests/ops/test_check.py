@@ -205,7 +205,8 @@ def test_behind_a_transaction_pooler_with_a_direct_listen_url_every_check_passes
     assert "ok    database: accepts writes" in output
     [room] = [line for line in output.splitlines() if "max_connections" in line]
     assert (
-        "at 9 connections each (5 pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), 3 webhook writer(s), 1 LISTEN)"
+        "at 10 connections each (5 pool (DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW), 3 webhook writer(s), "
+        "1 LISTEN, 1 leader)"
     ) in room
 
 

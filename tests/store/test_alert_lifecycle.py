@@ -294,7 +294,7 @@ def test_the_stale_job_is_one_of_the_service_s_own_jobs(settings: object) -> Non
         def add(self, name: str, interval: float, run: object) -> None:  # noqa: ARG002
             names.append(name)
 
-    register_monitoring_jobs(Recording(None), settings)  # type: ignore[arg-type]
+    register_monitoring_jobs(Recording(None, None), settings)  # type: ignore[arg-type]
 
     assert names == ["alerts-stale", "metrics-publish", "metrics-retention", "sla-publish"]
 

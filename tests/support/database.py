@@ -8,6 +8,8 @@ for real: each test gets its own database instead of a rolled-back transaction.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +63,21 @@ class PgServer:
         finally:
             with self.admin() as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def cluster_directory(purpose: str) -> Iterator[Path]:
+    """A fresh directory for an embedded cluster (or a DATA_DIR), removed afterwards.
+
+    Not under pytest's base directory: that is 0700, and under root the cluster
+    runs as a user of its own, which the service does not let into directories
+    it did not make. This one is made here, so opening it to traversal is ours to do."""
+    path = Path(tempfile.mkdtemp(prefix=f"ops-bridge-test-{purpose}-"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
