@@ -28,7 +28,7 @@ Value = TypeVar("Value")
 PairMap = Annotated[dict[str, Value], NoDecode]
 
 # The checkout this code runs from (a relative DATA_DIR is taken from there), when it runs from one.
-_CHECKOUT = Path(__file__).resolve().parents[1]
+_CHECKOUT = Path(__file__).resolve().parents[2]
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", "postgresql+psycopg"})
 _URL_SHAPE = "postgresql://user:password@host:5432/database"
 
