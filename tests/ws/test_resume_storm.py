@@ -24,7 +24,7 @@ from tests.support.alerts import am_alert, am_group, rows
 from tests.support.clients import expect_silence, open_stream, receive, receive_events
 from tests.support.database import PgServer
 from tests.support.logwatch import watching
-from tests.support.scrape import scrape
+from tests.support.scrape import Scrape, scrape
 from tests.support.server import RunningServer, server_in_thread
 
 RESUME_AGAIN = 1013
@@ -138,14 +138,13 @@ async def test_resumes_through_a_one_connection_pool_all_complete(database_url: 
         async with httpx.AsyncClient(base_url=server.http) as http:
             await _post_alerts(http, 1, "before")
             last_seen = _newest(database_url)
-            await _post_alerts(http, 600, "missed")
+            await _post_alerts(http, 1000, "missed")
             await _wait_published(server, database_url)
             theirs = _positions_after(database_url, last_seen, squad="ops")
 
-            url = f"{server.ws}?last_event_id={last_seen}"
-            outcomes = await asyncio.gather(*(_resume(url, _ops_token(i), len(theirs)) for i in range(200)))
+            outcomes = await _storm(server, last_seen, len(theirs), 500)
 
-    assert [o.ids for o in outcomes] == [theirs] * 200
+    assert [o.ids for o in outcomes] == [theirs] * 500
 
 
 @dataclass
@@ -242,3 +241,34 @@ async def test_a_replay_that_cannot_read_the_log_closes_with_resume_again_and_sa
     assert sum("replaying the events it missed" in message for message in told) == 10
     assert all("database is unavailable" in message for message in told)
     assert [o.ids for o in again] == [theirs] * 20
+
+
+async def test_a_process_started_after_the_events_serves_recent_resumes_from_its_warmed_ring(
+    database_url: str, tmp_path: Path
+) -> None:
+    with server_in_thread(make_settings(database_url, tmp_path)) as first:
+        async with httpx.AsyncClient(base_url=first.http) as http:
+            await _post_alerts(http, 1, "before")
+            oldest_seen = _newest(database_url)
+            await _post_alerts(http, 29, "missed")
+    everything = _positions_after(database_url, oldest_seen)
+    recent_seen = everything[-21]  # 20 events back: within a ring of 20
+    admin = token(sub="admin", roles=("admin",))
+
+    # A new process (as after a deploy), its ring smaller than the gap of the oldest resume.
+    with server_in_thread(make_settings(database_url, tmp_path, replay_buffer_events=20)) as second:
+        async with httpx.AsyncClient(base_url=second.http) as http:
+            before = await scrape(http)
+            recent = await _resume(f"{second.ws}?last_event_id={recent_seen}", admin, 20)
+            middle = await scrape(http)
+            old = await _resume(f"{second.ws}?last_event_id={oldest_seen}", admin, len(everything))
+            after = await scrape(http)
+
+    def delta(later: Scrape, earlier: Scrape, source: str) -> float:
+        name = "ops_bridge_replay_reads_total"
+        return later.value(name, source=source) - earlier.value(name, source=source)
+
+    assert recent.ids == everything[-20:]
+    assert (delta(middle, before, "memory"), delta(middle, before, "database")) == (1, 0)
+    assert old.ids == everything
+    assert delta(after, middle, "database") == 1
