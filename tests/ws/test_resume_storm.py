@@ -130,6 +130,40 @@ async def test_five_hundred_clients_resuming_from_the_same_point_cost_a_handful_
     assert reads <= 5, reads
 
 
+async def test_clients_resuming_from_different_points_each_get_exactly_their_gap_from_shared_pages(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, replay_buffer_events=10)
+    with server_in_thread(settings) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            await _post_alerts(http, 1, "before")
+            first = _newest(database_url)
+            await _post_alerts(http, 1000, "missed")
+            await _wait_published(server, database_url)
+            theirs = _positions_after(database_url, first, squad="ops")
+            # Spread over the first 600 positions: across page boundaries, inside and between pages.
+            cursors = [first + 6 * i for i in range(100)]
+
+            before = await scrape(http)
+            outcomes = await asyncio.gather(
+                *(
+                    _resume(
+                        f"{server.ws}?last_event_id={cursor}",
+                        _ops_token(i),
+                        len([p for p in theirs if p > cursor]),
+                    )
+                    for i, cursor in enumerate(cursors)
+                )
+            )
+            after = await scrape(http)
+
+    reads = after.value("ops_bridge_replay_reads_total", source="database") - before.value(
+        "ops_bridge_replay_reads_total", source="database"
+    )
+    assert [o.ids for o in outcomes] == [[p for p in theirs if p > cursor] for cursor in cursors]
+    assert reads <= 8, reads
+
+
 async def test_resumes_through_a_one_connection_pool_all_complete(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(
         database_url, tmp_path, replay_buffer_events=10, database_pool_size=1, database_max_overflow=0
