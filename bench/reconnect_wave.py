@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import re
 import signal
 import sys
@@ -160,11 +161,12 @@ async def one_run(target: Target, context: Context, args: argparse.Namespace) ->
             httpx.AsyncClient(base_url=second.http) as to_second,
             pools(first.ws, second.ws, args.subscribers, processes, args.reconnect_delay) as subscribers,
         ):
-            return await _wave(first, to_first, to_second, subscribers, context, args)
+            return await _wave(first, second, to_first, to_second, subscribers, context, args)
 
 
 async def _wave(
     first: harness.Service,
+    second: harness.Service,
     to_first: httpx.AsyncClient,
     to_second: httpx.AsyncClient,
     subscribers: Pools,
@@ -182,12 +184,16 @@ async def _wave(
     # Every subscriber has had the missed events from A (and ignored them): A is idle when it stops.
     await subscribers.ask(f"wait {newest} 120")
     reads_before = await _replay_reads(to_second)
+    cpu_before = _cpu_seconds(second.process.pid)
     stopped_ns = time.monotonic_ns()
     first.process.send_signal(signal.SIGTERM)
     reports = await subscribers.ask(f"resumed {newest} {args.timeout}")
+    resume_cpu = _cpu_seconds(second.process.pid) - cpu_before
     reads_after = await _replay_reads(to_second)
     await asyncio.to_thread(first.process.wait, 30)
+    cpu_before = _cpu_seconds(second.process.pid)
     baseline = await subscribers.ask(f"fresh {args.timeout}")
+    connect_cpu = _cpu_seconds(second.process.pid) - cpu_before
 
     caught_up = sum(r["caught_up"] for r in reports)
     complete = sum(r["resumed_complete"] for r in reports)
@@ -205,13 +211,27 @@ async def _wave(
         f"{args.subscribers} resumed {args.missed} events back in {wave_s:.2f} s; replay pages: "
         + ", ".join(f"{source} {n:.0f}" for source, n in sorted(reads.items()))
         + f"; close codes seen {codes}; failed connects {sum(r['failed_connects'] for r in reports)}; "
-        f"baseline (fresh connects, no resume) {connect_s:.2f} s"
+        f"baseline (fresh connects, no resume) {connect_s:.2f} s; CPU of the second process (what limits it: "
+        f"handshakes, on a machine shared with the subscriber processes): {resume_cpu:.1f} s for the wave, "
+        f"{connect_cpu:.1f} s for the fresh connects"
     )
     return {
         "resume_wave_s": wave_s,
         "event_log_reads": reads.get("database", 0.0),
         "connect_wave_s": connect_s,
+        "resume_cpu_ms_per_subscriber": resume_cpu * 1000 / args.subscribers,
+        "connect_cpu_ms_per_subscriber": connect_cpu * 1000 / args.subscribers,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and everything under it."""
+    ticks = 0
+    for found in harness.process_tree(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError), open(f"/proc/{found}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -224,7 +244,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.set_defaults(no_reference=True)
 
 
-RATIOS = [("resume wave / fresh connect wave", "resume_wave_s", "ours:connect_wave_s")]
+RATIOS = [
+    ("resume wave / fresh connect wave", "resume_wave_s", "ours:connect_wave_s"),
+    ("CPU per resume / CPU per fresh connect", "resume_cpu_ms_per_subscriber", "ours:connect_cpu_ms_per_subscriber"),
+]
 
 if __name__ == "__main__":
     workload.main(__doc__, "reconnect_wave", one_run, configure, RATIOS)
