@@ -41,7 +41,7 @@ from app.monitoring_jobs import register_monitoring_jobs
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
 from app.ratelimit import BucketsByKey
-from app.runtime import Runtime, SenderLimits
+from app.runtime import Runtime, SenderLimits, replay_over
 
 _log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             hub=hub,
             listener=listener,
             verifier=TokenVerifier.from_settings(settings),
+            replay=replay_over(engine, hub, concurrency=settings.replay_max_concurrent_reads),
             sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
             auth_failures=BucketsByKey(
                 rate=settings.webhook_auth_failures_per_minute / 60.0, burst=settings.webhook_auth_failures_per_minute

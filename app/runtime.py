@@ -17,6 +17,7 @@ from app.events import log, retention
 from app.events.hub import Hub
 from app.events.listener import Listener
 from app.events.model import Event
+from app.events.replay import Replay
 from app.ingest.batch_writer import BatchWriter
 from app.outbound.queue import OutboundCalls
 from app.ratelimit import BucketsByKey, TokenBucket
@@ -46,6 +47,8 @@ class Runtime:
     hub: Hub
     listener: Listener
     verifier: TokenVerifier
+    # Catch-up reads for resuming connections, shared between them.
+    replay: Replay
     # Per-process webhook rate limits, by sender name (created on first use).
     sender_limits: SenderLimits = field(default_factory=lambda: SenderLimits(0.0))
     # Failed webhook authentications, budgeted per client address (apart from the senders').
@@ -67,19 +70,27 @@ class Runtime:
             found = self.writers[sender] = BatchWriter(connect, sender, set_writer)
         return found
 
-    async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
-        async with self.engine.connect() as conn:
+
+def replay_over(engine: AsyncEngine, hub: Hub, *, concurrency: int) -> Replay:
+    """Catch-up for resuming connections, reading the log through `engine`'s pool."""
+
+    async def read_log(after: int, upto: int, limit: int) -> list[Event]:
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.read_after(raw.driver_connection, after, limit=limit, upto=upto)  # type: ignore[arg-type]
 
-    async def purged_through(self) -> int:
-        async with self.engine.connect() as conn:
+    async def purged_through() -> int:
+        async with engine.connect() as conn:
             return await retention.purged_through(conn)
 
-    async def newest_position(self) -> int:
-        async with self.engine.connect() as conn:
+    async def newest_position() -> int:
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.newest_position(raw.driver_connection)  # type: ignore[arg-type]
+
+    return Replay(
+        hub, read_log, purged_through=purged_through, newest_position=newest_position, concurrency=concurrency
+    )
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     webhook_auth_failures_per_minute: int = Field(default=60, ge=0)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
+    replay_max_concurrent_reads: int = Field(default=2, ge=1)
     event_retention_hours: float = Field(default=168.0, gt=0)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
