@@ -31,9 +31,8 @@ from app.config import ConfigError, Settings
 from app.console import routes as console_routes
 from app.console import session as console_session
 from app.db.engine import create_engine
-from app.events import retention
-from app.events.hub import Hub
-from app.events.listener import Listener
+from app.fanout.hub import Hub
+from app.fanout.listener import Listener
 from app.jobs import Jobs
 from app.leadership import Leadership
 from app.logs import install_redaction
@@ -42,6 +41,7 @@ from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
 from app.ratelimit import BucketsByKey
 from app.runtime import Runtime, SenderLimits, replay_over
+from app.store import event_retention as retention
 
 _log = logging.getLogger(__name__)
 

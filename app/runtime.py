@@ -13,14 +13,15 @@ from starlette.requests import HTTPConnection
 from app.auth.tokens import TokenVerifier
 from app.config import Settings
 from app.db import driver
-from app.events import log, retention
-from app.events.hub import Hub
-from app.events.listener import Listener
-from app.events.model import Event
-from app.events.replay import Replay
+from app.fanout import log
+from app.fanout.frames import Event
+from app.fanout.hub import Hub
+from app.fanout.listener import Listener
+from app.fanout.replay import Replay
 from app.ingest.batch_writer import BatchWriter
 from app.outbound.queue import OutboundCalls
 from app.ratelimit import BucketsByKey, TokenBucket
+from app.store import event_retention as retention
 from app.store.set_writer import SetWriter
 
 

@@ -26,10 +26,10 @@ import psycopg
 
 from app.config import Settings
 from app.db.engine import create_engine
-from app.events import retention as event_retention
 from app.jobs import Job, JobBody, Jobs, catch_up
 from app.monitoring_jobs import register_monitoring_jobs
 from app.ops.retention import register_delivery_jobs
+from app.store import event_retention
 from bench import harness
 
 _RECENT = 1_000

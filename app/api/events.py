@@ -18,9 +18,9 @@ from app.api.routing import JsonApiRoute
 from app.contract.events import AnyEvent
 from app.contract.payloads import Topic
 from app.errors import Conflict
-from app.events import retention
+from app.fanout.log import read_visible
 from app.runtime import runtime_of
-from app.store.event_reads import read_visible
+from app.store import event_retention as retention
 
 router = APIRouter(route_class=JsonApiRoute, tags=["events"])
 

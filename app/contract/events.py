@@ -2,7 +2,7 @@
 per topic, with the actions it comes with and its payload model.
 
 The frames themselves are not built from these: an event is serialized once, when
-it is written (`NewEvent.message()` in app/events/model.py, with `data` from the
+it is written (`NewEvent.message()` in app/store/outbox.py, with `data` from the
 payload's `wire()`), and the listener splices in its `id`. These models describe
 that result for the published schemas (`GET /asyncapi.json`, `GET /api/events`);
 the suite checks every message it receives against them (tests/support/contract_check.py).

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import Driver, Statement, driver_of, rows_json, run
 from app.domain.alerts import expire, mark_stale
-from app.events import outbox
+from app.store import outbox
 from app.store.alerts import AlertRow, alert_event, history_statements, load_statement, lock_statement, stored_alerts
 
 # Alerts aged per call and per step: a backlog is worked off over a few calls.

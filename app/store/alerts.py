@@ -34,8 +34,8 @@ from app.db.driver import Driver, Rows, Statement, driver_of, rows_json
 from app.db.lock_keys import ALERT_NAMESPACE
 from app.domain.alerts import AlertBatch, AlertSignal, StoredAlert, plan_alert
 from app.errors import InvalidPayload
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
+from app.store.outbox import NewEvent
 from app.store.set_writer import Plan, Reads, apply_set
 
 _log = logging.getLogger(__name__)

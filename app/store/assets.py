@@ -23,9 +23,9 @@ from app.db.driver import driver_of
 from app.db.schema import assets
 from app.domain.assets import AssetFields, AssetSync, AssetView, AssetWrite, plan_delete, plan_upsert
 from app.errors import Conflict
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
 from app.store.locks import lock_entity
+from app.store.outbox import NewEvent
 
 # Ids are global across environments, so that an id is taken cannot be kept from
 # whoever tries to take it; the answers say no more than that: not whether the

@@ -26,10 +26,10 @@ from app.domain.issues import (
     newly_assigned,
     plan_issue_change,
 )
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
 from app.store.locks import lock_statement
 from app.store.notifications import Outgoing, audience_of, store_statements
+from app.store.outbox import NewEvent
 from app.store.set_writer import Plan, Reads, apply_set
 
 

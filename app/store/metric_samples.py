@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.contract.payloads import MetricData
 from app.db.driver import driver_of
 from app.db.schema import metric_latest, metric_samples
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
+from app.store.outbox import NewEvent
 
 MIN_INTERVAL_SECONDS = 1.0
 PUBLISH_BATCH = 1000

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import NotificationData
 from app.db.driver import Statement, driver_of, rows_json, run
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
+from app.store.outbox import NewEvent
 
 
 def audience_of(recipients: Iterable[str] | None) -> frozenset[str] | None:

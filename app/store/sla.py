@@ -31,8 +31,8 @@ from app.db.driver import driver_of
 from app.db.schema import sla_published
 from app.domain import sla
 from app.domain.sla import IncidentTiming
-from app.events import outbox
-from app.events.model import NewEvent
+from app.store import outbox
+from app.store.outbox import NewEvent
 
 # The scope of the organisation's figures: every squad.
 EVERY_SQUAD = "*"

@@ -24,7 +24,7 @@ from pydantic import (
 from app.clock import utcnow
 from app.contract.payloads import Timestamp, Topic
 from app.domain.notifications import NotificationInput, Recipients
-from app.events.model import text_frame
+from app.fanout.frames import text_frame
 
 # Error codes (stable: clients branch on them).
 INVALID_MESSAGE: Final = "INVALID_MESSAGE"
@@ -192,7 +192,7 @@ def as_list(value: str | list[str] | None) -> list[str] | None:
 
 # Control messages (server to client) -------------------------------------------------------------------------------
 # Built once per answer, for one connection; events never pass through here
-# (they are serialized once, at write time: app/events/model.py).
+# (they are serialized once, at write time: app/fanout/frames.py).
 
 
 class _Control(BaseModel):

@@ -19,7 +19,7 @@ from app.auth.tokens import TokenError
 from app.clock import utcnow
 from app.db.failures import kind_of, unavailable
 from app.errors import Forbidden, InvalidPayload, StoreUnavailable
-from app.events.hub import Subscriber, TopicFilter
+from app.fanout.hub import Subscriber, TopicFilter
 from app.ingest import notifications
 from app.observability import metrics
 from app.ratelimit import TokenBucket

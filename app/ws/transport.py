@@ -44,7 +44,7 @@ from websockets.server import ServerProtocol
 
 from app.edge.answers import refusal
 from app.edge.limits import limits_of
-from app.events.model import DEFLATE_WINDOW_BITS
+from app.fanout.frames import DEFLATE_WINDOW_BITS
 from app.observability import metrics
 from app.ws.per_connection import Flag, Inbox
 

@@ -13,7 +13,7 @@ import pytest
 from jose import jwt as jwt_claims
 
 from app.db.engine import create_engine
-from app.events.retention import purge
+from app.store.event_retention import purge
 from tests.conftest import JWT_SECRET, make_settings, token
 from tests.support.browser import ClientPage, post_issue
 from tests.support.server import RunningServer, free_port, server_in_thread, server_process

@@ -5,7 +5,7 @@ none comes, and after every reconnect, the listener reads everything after
 the last position it handed to the hub, in position order. A lost notification
 costs at most one poll interval; a lost connection costs nothing but the time
 to reconnect. Notifications that never arrive (LISTEN through a transaction
-pooler) are noticed and reported (app/events/doorbell.py).
+pooler) are noticed and reported (app/fanout/doorbell.py).
 
 The connection is DATABASE_LISTEN_URL's (DATABASE_URL's when unset): LISTEN
 needs a session of its own, which a transaction pooler does not give.
@@ -22,9 +22,9 @@ from psycopg import sql
 
 from app.db import driver
 from app.db.schema import EVENTS_CHANNEL
-from app.events import log
-from app.events.doorbell import Doorbell
-from app.events.hub import Hub
+from app.fanout import log
+from app.fanout.doorbell import Doorbell
+from app.fanout.hub import Hub
 from app.observability import metrics
 
 _log = logging.getLogger(__name__)

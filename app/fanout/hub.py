@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.auth.principal import Principal
-from app.events.model import Event
+from app.fanout.frames import Event
 from app.observability import metrics
 
 # Deliver in slices so webhooks and pings are served between them.

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from app.events.doorbell import UNANNOUNCED_READS, Doorbell
+from app.fanout.doorbell import UNANNOUNCED_READS, Doorbell
 from tests.conftest import make_settings, token
 from tests.support.clients import open_stream, receive, receive_events
 from tests.support.jira import issue_event
@@ -47,7 +47,7 @@ async def test_notifications_lost_behind_a_transaction_pooler_are_reported_once_
     assert ready.json()["checks"]["notify"] == "degraded"
     assert "Set DATABASE_LISTEN_URL to a direct connection" in ready.json()["warnings"]["notify"]
     assert metrics.value("ops_bridge_listener_notify_degraded") == 1.0
-    warnings = [r for r in caplog.records if r.name == "app.events.doorbell" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "app.fanout.doorbell" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "no NOTIFY reaches the event listener" in warnings[0].getMessage()
     assert "DATABASE_LISTEN_URL" in warnings[0].getMessage()
@@ -70,7 +70,7 @@ async def test_notifications_that_arrive_keep_the_notify_check_ok_however_often_
 
     assert ready.json()["checks"]["notify"] == "ok"
     assert "warnings" not in ready.json()
-    assert not [r for r in caplog.records if r.name == "app.events.doorbell" and r.levelno >= logging.WARNING]
+    assert not [r for r in caplog.records if r.name == "app.fanout.doorbell" and r.levelno >= logging.WARNING]
 
 
 def test_a_notification_after_the_alarm_clears_it() -> None:

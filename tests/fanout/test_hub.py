@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from app.auth.principal import Principal
-from app.events import hub as hub_module
-from app.events.hub import Hub, Subscriber, TopicFilter
-from app.events.model import Event
+from app.fanout import hub as hub_module
+from app.fanout.frames import Event
+from app.fanout.hub import Hub, Subscriber, TopicFilter
 
 
 @dataclass

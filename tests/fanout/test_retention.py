@@ -9,7 +9,7 @@ import httpx
 import psycopg
 
 from app.db.engine import create_engine
-from app.events.retention import purge
+from app.store.event_retention import purge
 from tests.conftest import make_settings, token
 from tests.support.clients import open_stream, receive, receive_events
 from tests.support.jira import issue_event

@@ -15,7 +15,7 @@ log is scanned thousands of times for the same rows (issue 14). Here:
   taking a pooled connection, so a wave never holds more than that many.
 
 A page of `(after, upto]` with `upto` at most the hub's position is complete
-for good: positions become visible in commit order (app/events/log.py), and
+for good: positions become visible in commit order (app/fanout/log.py), and
 the hub has seen `upto`. So handing one page to many readers loses nothing
 and repeats nothing; each reader still filters it by what it may see.
 
@@ -31,8 +31,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from app.events.hub import Hub
-from app.events.model import Event
+from app.fanout.frames import Event
+from app.fanout.hub import Hub
 from app.observability import metrics
 
 # Reads the log: events with after < position <= upto, oldest first, at most limit.

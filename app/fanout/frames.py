@@ -1,39 +1,14 @@
-"""Events on both sides of the log: `NewEvent` as a writer appends it, `Event`
-as a reader gets it back, serialized once and framed once for every socket."""
+"""An event as the log gives it back (`Event`): serialized once, with its `id`
+spliced in, and framed once for every socket (compressed once for all that
+accepted permessage-deflate). What a writer appends is `NewEvent`
+(app/store/outbox.py)."""
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from websockets.frames import Frame, Opcode
-
-from app.clock import iso
-from app.contract.payloads import Action, Topic
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    topic: Topic
-    action: Action
-    data: dict[str, Any]
-    timestamp: datetime
-    squad: str | None = None
-    environment: str | None = None
-    # None: everyone the squad/environment rule allows. Otherwise the `sub`s and
-    # lower-cased e-mail addresses it is addressed to.
-    audience: frozenset[str] | None = None
-
-    def message(self) -> dict[str, Any]:
-        """The contract message, without the `id` the log assigns on insert."""
-        return {
-            "type": self.topic,
-            "action": self.action,
-            "data": self.data,
-            "timestamp": iso(self.timestamp),
-        }
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -7,7 +7,7 @@ import random
 
 import psycopg
 
-from app.events import log
+from app.fanout import log
 
 WRITERS = 8
 TRANSACTIONS_PER_WRITER = 40

@@ -9,9 +9,36 @@ are inserted one after the other, in the order given.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from app.clock import iso
+from app.contract.payloads import Action, Topic
 from app.db.driver import Driver, Statement, rows_json, run
-from app.events.model import NewEvent
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    topic: Topic
+    action: Action
+    data: dict[str, Any]
+    timestamp: datetime
+    squad: str | None = None
+    environment: str | None = None
+    # None: everyone the squad/environment rule allows. Otherwise the `sub`s and
+    # lower-cased e-mail addresses it is addressed to.
+    audience: frozenset[str] | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The contract message, without the `id` the log assigns on insert."""
+        return {
+            "type": self.topic,
+            "action": self.action,
+            "data": self.data,
+            "timestamp": iso(self.timestamp),
+        }
+
 
 # The message is stored as the exact JSON text subscribers receive (without the
 # `id` the log assigns): a json column keeps the text it is given, and orjson
