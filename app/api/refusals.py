@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 
 from app.api.body import read_limited
+from app.auth import redaction
 from app.errors import BodyTooLarge, Unauthenticated
 from app.ingest import deliveries as ingest_deliveries
 from app.store import deliveries
@@ -49,6 +50,6 @@ async def _record_refusal(request: Request, sender: Sender[Any], runtime: Runtim
         return  # nothing shows who sent it
     # No delivery key: the same delivery, sent again once the limit is raised, is not a redelivery.
     received = deliveries.Received(
-        None, deliveries.keepable_headers(request.headers), b"", deliveries.keepable_query(request.query_params)
+        None, redaction.keepable_headers(request.headers), b"", redaction.keepable_query(request.query_params)
     )
     await ingest_deliveries.record_refused(runtime.engine, sender.name, received, refused.message)

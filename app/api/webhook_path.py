@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters.json_body import parse_json
 from app.api.refusals import read_body
+from app.auth import redaction
 from app.clock import utcnow
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, RateLimited, Unauthenticated
@@ -98,9 +99,9 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
     now = utcnow()
     received = deliveries.Received(
         sender.delivery_key(request),
-        deliveries.keepable_headers(request.headers),
+        redaction.keepable_headers(request.headers),
         raw,
-        deliveries.keepable_query(request.query_params),
+        redaction.keepable_query(request.query_params),
     )
     try:
         change = sender.translate(body, now, settings)

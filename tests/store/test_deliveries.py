@@ -6,19 +6,10 @@ from pathlib import Path
 
 import httpx
 
-from app.store.deliveries import keepable_query
 from tests.conftest import make_settings
 from tests.support.deliveries import rows
 from tests.support.jira import issue_event
 from tests.support.server import server_in_thread
-
-
-def test_query_parameters_that_may_carry_credentials_are_dropped() -> None:
-    kept = keepable_query(
-        {"environment": "staging", "squad": "db", "secret": "s", "token": "t", "api_key": "k", "sig": "x", "auth": "a"}
-    )
-
-    assert kept == {"environment": "staging", "squad": "db"}
 
 
 async def test_a_delivery_authenticated_by_secret_in_the_url_is_stored_without_it(
