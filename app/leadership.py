@@ -22,7 +22,7 @@ import logging
 import os
 
 from app.db import failures
-from app.db.driver import Driver, connect
+from app.db.driver import PgConnection, connect
 from app.db.lock_keys import LEADER_KEY, LEADER_NAMESPACE
 from app.observability.metrics import LEADER
 
@@ -90,7 +90,7 @@ class Leadership:
                 await self._check(conn)
                 await asyncio.sleep(self._check_seconds)
 
-    async def _check(self, conn: Driver) -> None:
+    async def _check(self, conn: PgConnection) -> None:
         row = await (await conn.execute(_HOLDS, (LEADER_NAMESPACE, LEADER_KEY))).fetchone()
         if not row or not row[0]:
             raise LeadershipLost(

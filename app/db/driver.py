@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.engine import POOLER_SAFE
 from app.db.urls import libpq_url
 
-Driver: TypeAlias = psycopg.AsyncConnection[Any]
+# A psycopg connection: what statements run on, beside SQLAlchemy's own connection objects.
+PgConnection: TypeAlias = psycopg.AsyncConnection[Any]
 Rows: TypeAlias = list[tuple[Any, ...]]
 
 
@@ -50,7 +51,7 @@ BEGIN = Statement("BEGIN")
 COMMIT = Statement("COMMIT")
 
 
-async def run(conn: Driver, statements: Sequence[Statement]) -> list[Rows]:
+async def run(conn: PgConnection, statements: Sequence[Statement]) -> list[Rows]:
     """Run `statements` in order, in one message; the rows each returned (empty for a write).
 
     PostgreSQL stops at the first error; inside a transaction the caller rolls back."""
@@ -73,7 +74,7 @@ def rows_json(rows: Sequence[Any]) -> str:
     return orjson.dumps(rows).decode()
 
 
-async def connect(database_url: str, *, application_name: str = "ops-bridge", autocommit: bool = False) -> Driver:
+async def connect(database_url: str, *, application_name: str = "ops-bridge", autocommit: bool = False) -> PgConnection:
     """A connection of its own (the batch writer's, the listener's), set up as the engine's are."""
     conn = await psycopg.AsyncConnection.connect(
         libpq_url(database_url),
@@ -91,7 +92,7 @@ async def connect(database_url: str, *, application_name: str = "ops-bridge", au
     return conn
 
 
-async def driver_of(conn: AsyncConnection) -> Driver:
+async def driver_of(conn: AsyncConnection) -> PgConnection:
     """The psycopg connection `conn` runs on: statements on it share `conn`'s transaction."""
     raw = await conn.get_raw_connection()
-    return cast(Driver, raw.driver_connection)
+    return cast(PgConnection, raw.driver_connection)

@@ -19,7 +19,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
-from app.db.driver import Driver, driver_of
+from app.db.driver import PgConnection, driver_of
 from app.db.schema import events
 from app.fanout.frames import Event
 from app.store.visibility import visible_to
@@ -48,7 +48,7 @@ _PURGED = "SELECT purged_through FROM event_log_state WHERE id = 1"
 _NO_BOUND = 2**63 - 1
 
 
-async def read_after(conn: Driver, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
+async def read_after(conn: PgConnection, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
     """Events with `after < position <= upto`, oldest first, at most `limit`."""
     async with conn.cursor() as cursor:
         await cursor.execute(_READ, {"after": after, "upto": _NO_BOUND if upto is None else upto, "limit": limit})
@@ -56,7 +56,7 @@ async def read_after(conn: Driver, after: int, *, limit: int, upto: int | None =
     return [Event.from_row(*row) for row in rows]
 
 
-async def newest_position(conn: Driver) -> int:
+async def newest_position(conn: PgConnection) -> int:
     """The newest visible position: every later commit gets a larger one."""
     async with conn.cursor() as cursor:
         await cursor.execute(_NEWEST)
@@ -64,7 +64,7 @@ async def newest_position(conn: Driver) -> int:
     return int(row[0]) if row else 0
 
 
-async def read_recent(conn: Driver, upto: int, *, limit: int) -> tuple[list[Event], int]:
+async def read_recent(conn: PgConnection, upto: int, *, limit: int) -> tuple[list[Event], int]:
     """The newest `limit` events up to `upto`, oldest first, and the position after
     which they are every event still in the log (events up to it were never
     read, or are purged)."""

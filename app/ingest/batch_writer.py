@@ -37,7 +37,7 @@ from typing import Generic, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from app.db.driver import BEGIN, COMMIT, Driver, Statement, run
+from app.db.driver import BEGIN, COMMIT, PgConnection, Statement, run
 from app.db.failures import kind_of, unavailable
 from app.store import deliveries
 from app.store.deliveries import Received
@@ -46,7 +46,7 @@ from app.store.set_writer import SetWriter
 _log = logging.getLogger(__name__)
 
 Change = TypeVar("Change")
-Connect = Callable[[], Awaitable[Driver]]
+Connect = Callable[[], Awaitable[PgConnection]]
 
 
 MAX_BATCH = 128
@@ -64,7 +64,7 @@ class _Job(Generic[Change]):
 class BatchWriter(Generic[Change]):
     def __init__(self, connect: Connect, sender: str, set_writer: SetWriter[Change]) -> None:
         self._connect = connect
-        self._conn: Driver | None = None
+        self._conn: PgConnection | None = None
         self._sender = sender
         self._set_writer = set_writer
         self._queue: asyncio.Queue[_Job[Change]] = asyncio.Queue()
@@ -127,7 +127,7 @@ class BatchWriter(Generic[Change]):
             await self._roll_back(conn)
             raise
 
-    async def _write(self, conn: Driver, batch: list[_Job[Change]]) -> list[int | None]:
+    async def _write(self, conn: PgConnection, batch: list[_Job[Change]]) -> list[int | None]:
         claim = deliveries.claim_statement(self._sender, [job.received for job in batch])
         reads = self._set_writer.reads([job.change for job in batch])
         if claim is None:
@@ -154,7 +154,7 @@ class BatchWriter(Generic[Change]):
         await run(conn, [*plan.writes, *outcomes, COMMIT])
         return [counts.get(id(job)) for job in batch]
 
-    async def _roll_back(self, conn: Driver) -> None:
+    async def _roll_back(self, conn: PgConnection) -> None:
         """End a failed transaction; a connection in an unknown state (cancelled mid-message,
         or lost) is dropped instead."""
         try:

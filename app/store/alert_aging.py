@@ -17,7 +17,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.driver import Driver, Statement, driver_of, rows_json, run
+from app.db.driver import PgConnection, Statement, driver_of, rows_json, run
 from app.domain.alerts import expire, mark_stale
 from app.store import outbox
 from app.store.alerts import AlertRow, alert_event, history_statements, load_statement, lock_statement, stored_alerts
@@ -74,6 +74,6 @@ def _step(row: AlertRow, stale_before: datetime, expire_before: datetime) -> Lit
     return None
 
 
-async def _candidates(conn: Driver, status: str, seen_before: datetime, senders: str) -> list[str]:
+async def _candidates(conn: PgConnection, status: str, seen_before: datetime, senders: str) -> list[str]:
     (rows,) = await run(conn, [Statement(_CANDIDATES, (status, seen_before, senders, AGING_BATCH))])
     return [alert_id for (alert_id,) in rows]

@@ -30,7 +30,7 @@ from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import AlertData
-from app.db.driver import Driver, Rows, Statement, driver_of, rows_json
+from app.db.driver import PgConnection, Rows, Statement, driver_of, rows_json
 from app.db.lock_keys import ALERT_NAMESPACE
 from app.domain.alerts import AlertBatch, AlertSignal, StoredAlert, plan_alert
 from app.errors import InvalidPayload
@@ -156,7 +156,7 @@ async def apply_alert_batch(conn: AsyncConnection, batch: AlertBatch, *, now: da
     return (await apply_alert_batches(await driver_of(conn), [batch], now=now))[0]
 
 
-async def apply_alert_batches(conn: Driver, batches: Sequence[AlertBatch], *, now: datetime) -> list[int]:
+async def apply_alert_batches(conn: PgConnection, batches: Sequence[AlertBatch], *, now: datetime) -> list[int]:
     """Store `batches` in order, in the caller's transaction; return how many events each produced."""
     return await apply_set(conn, ALERT_WRITER, batches, now)
 

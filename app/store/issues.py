@@ -15,7 +15,7 @@ from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import IncidentData, TaskData
-from app.db.driver import Driver, Rows, Statement, driver_of, rows_json, run
+from app.db.driver import PgConnection, Rows, Statement, driver_of, rows_json, run
 from app.domain.assignments import assignment_notification
 from app.domain.issues import (
     IssueChange,
@@ -38,7 +38,7 @@ async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now:
     return (await apply_issue_changes(await driver_of(conn), [change], now=now))[0]
 
 
-async def apply_issue_changes(conn: Driver, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
+async def apply_issue_changes(conn: PgConnection, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
     """Store `changes` in order, in the caller's transaction; return how many events each produced."""
     return await apply_set(conn, ISSUE_WRITER, changes, now)
 
@@ -108,7 +108,7 @@ async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot
     return (await load_stored_issue(await driver_of(conn), jira_issue_id)).snapshot
 
 
-async def load_stored_issue(conn: Driver, jira_issue_id: str) -> StoredIssue:
+async def load_stored_issue(conn: PgConnection, jira_issue_id: str) -> StoredIssue:
     (rows,) = await run(conn, [_load_statement([jira_issue_id])])
     return _stored_issues(rows).get(jira_issue_id, StoredIssue())
 

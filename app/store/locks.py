@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.db.driver import Driver, Statement, rows_json, run
+from app.db.driver import PgConnection, Statement, rows_json, run
 from app.db.lock_keys import ENTITY_NAMESPACE
 
 # Ordered by the lock key itself: two transactions taking overlapping sets
@@ -27,5 +27,5 @@ def lock_statement(names: Sequence[str]) -> Statement:
     return Statement(_LOCK, (ENTITY_NAMESPACE, rows_json(sorted(set(names)))))
 
 
-async def lock_entity(conn: Driver, name: str) -> None:
+async def lock_entity(conn: PgConnection, name: str) -> None:
     await run(conn, [lock_statement([name])])

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.clock import iso
 from app.contract.payloads import Action, Topic
-from app.db.driver import Driver, Statement, rows_json, run
+from app.db.driver import PgConnection, Statement, rows_json, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def append_statements(new_events: Sequence[NewEvent]) -> list[Statement]:
     return [Statement(_APPEND, (rows_json(rows),))]
 
 
-async def append(conn: Driver, new_events: Sequence[NewEvent]) -> int:
+async def append(conn: PgConnection, new_events: Sequence[NewEvent]) -> int:
     """Insert `new_events` in order; return how many were appended."""
     await run(conn, append_statements(new_events))
     return len(new_events)

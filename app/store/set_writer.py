@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from app.db.driver import Driver, Rows, Statement, run
+from app.db.driver import PgConnection, Rows, Statement, run
 
 Change = TypeVar("Change")
 Change_contra = TypeVar("Change_contra", contravariant=True)
@@ -44,7 +44,9 @@ class SetWriter(Protocol[Change_contra]):
         ...
 
 
-async def apply_set(conn: Driver, writer: SetWriter[Change], changes: Sequence[Change], now: datetime) -> list[int]:
+async def apply_set(
+    conn: PgConnection, writer: SetWriter[Change], changes: Sequence[Change], now: datetime
+) -> list[int]:
     """Apply `changes` in order with `writer`, in the caller's transaction: how many events each produced."""
     reads = writer.reads(changes)
     _locked, loaded = await run(conn, [reads.lock, reads.load])

@@ -52,7 +52,7 @@ async def test_writers_racing_on_the_same_alerts_create_each_alert_once(database
     batch = AlertBatch(signals=tuple(_signal(i) for i in range(300)))
     connections = [await driver.connect(database_url) for _ in range(4)]
 
-    async def write(conn: driver.Driver) -> int:
+    async def write(conn: driver.PgConnection) -> int:
         async with conn.transaction():
             return (await apply_alert_batches(conn, [batch], now=utcnow()))[0]
 
