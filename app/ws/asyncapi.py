@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.contract import events as ev
-from app.ws import messages as m
+from app.ws import messages
 from app.ws.asyncapi_examples import examples
 from app.ws.endpoint import STREAM_PATH
 
@@ -29,20 +29,20 @@ EVENTS: dict[str, type[BaseModel]] = {
     model.__name__[0].lower() + model.__name__[1:]: model for model in ev.EVENT_MESSAGES
 }
 CONTROLS: dict[str, type[BaseModel]] = {
-    "connectionEstablished": m.ConnectionEstablished,
-    "subscriptionAck": m.SubscriptionAck,
-    "authAck": m.AuthAck,
-    "notificationAck": m.NotificationAck,
-    "pong": m.Pong,
-    "error": m.ErrorMessage,
+    "connectionEstablished": messages.ConnectionEstablished,
+    "subscriptionAck": messages.SubscriptionAck,
+    "authAck": messages.AuthAck,
+    "notificationAck": messages.NotificationAck,
+    "pong": messages.Pong,
+    "error": messages.ErrorMessage,
 }
 # Client to server, with the messages that answer each.
 REQUESTS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
-    "subscribe": (m.SubscribeRequest, ("subscriptionAck", "error")),
-    "unsubscribe": (m.UnsubscribeRequest, ("subscriptionAck", "error")),
-    "ping": (m.PingRequest, ("pong",)),
-    "auth": (m.AuthRequest, ("authAck", "error")),
-    "publishNotification": (m.PublishNotification, ("notificationAck", "error")),
+    "subscribe": (messages.SubscribeRequest, ("subscriptionAck", "error")),
+    "unsubscribe": (messages.UnsubscribeRequest, ("subscriptionAck", "error")),
+    "ping": (messages.PingRequest, ("pong",)),
+    "auth": (messages.AuthRequest, ("authAck", "error")),
+    "publishNotification": (messages.PublishNotification, ("notificationAck", "error")),
 }
 SERVER_MESSAGES = {**EVENTS, **CONTROLS}
 CLIENT_MESSAGES = {name: model for name, (model, _) in REQUESTS.items()}

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.contract import events as ev
 from app.contract.payloads import AlertData, AssetData, IncidentData, MetricData, NotificationData, TaskData
 from app.domain.notifications import NotificationInput
-from app.ws import messages as m
+from app.ws import messages
 
 
 def _at(hour: int, minute: int = 0, second: int = 0, ms: int = 0) -> datetime:
@@ -73,43 +73,48 @@ def _events() -> dict[type[BaseModel], BaseModel]:
 
 
 def _controls() -> dict[type[BaseModel], BaseModel]:
-    topics = {"incident": m.TopicFilterInfo(squad=["platform"]), "alert": m.TopicFilterInfo(squad=["platform"])}
+    topics = {
+        "incident": messages.TopicFilterInfo(squad=["platform"]),
+        "alert": messages.TopicFilterInfo(squad=["platform"]),
+    }
     return {
-        m.ConnectionEstablished: m.ConnectionEstablished(
+        messages.ConnectionEstablished: messages.ConnectionEstablished(
             timestamp=_at(10, 30),
-            data=m.ConnectionInfo(
+            data=messages.ConnectionInfo(
                 connection_id="b85525ebce7f", sub="alice", roles=["viewer"], squads=["platform"],
                 environments=["*"], position=1041, resume=None, heartbeat_interval=30.0,
             ),
         ),
-        m.SubscriptionAck: m.SubscriptionAck(
+        messages.SubscriptionAck: messages.SubscriptionAck(
             action="subscribe", timestamp=_at(16),
-            data=m.SubscriptionInfo(original_message_id="s-1", topics=topics, position=1046),
+            data=messages.SubscriptionInfo(original_message_id="s-1", topics=topics, position=1046),
         ),
-        m.AuthAck: m.AuthAck(
-            timestamp=_at(16, 0, 3), data=m.AuthInfo(original_message_id="a-1", expires_at=_at(17))
+        messages.AuthAck: messages.AuthAck(
+            timestamp=_at(16, 0, 3), data=messages.AuthInfo(original_message_id="a-1", expires_at=_at(17))
         ),
-        m.NotificationAck: m.NotificationAck(
-            timestamp=_at(16, 0, 4), data=m.PublishedInfo(original_message_id="n-1", id="notif-5b1f0c2a")
+        messages.NotificationAck: messages.NotificationAck(
+            timestamp=_at(16, 0, 4), data=messages.PublishedInfo(original_message_id="n-1", id="notif-5b1f0c2a")
         ),
-        m.Pong: m.Pong(timestamp=_at(16, 0, 2), data=m.PongInfo(original_message_id="p-1")),
-        m.ErrorMessage: m.ErrorMessage(
+        messages.Pong: messages.Pong(timestamp=_at(16, 0, 2), data=messages.PongInfo(original_message_id="p-1")),
+        messages.ErrorMessage: messages.ErrorMessage(
             timestamp=_at(16, 30),
-            data=m.ErrorInfo(code="UNKNOWN_TOPIC", message="unknown topic 'weather'", original_message_id="m-7"),
+            data=messages.ErrorInfo(code="UNKNOWN_TOPIC", message="unknown topic 'weather'", original_message_id="m-7"),
         ),
     }  # fmt: skip
 
 
 def _requests() -> dict[type[BaseModel], BaseModel]:
     return {
-        m.SubscribeRequest: m.SubscribeRequest(
+        messages.SubscribeRequest: messages.SubscribeRequest(
             id="s-1", action="subscribe", topics=["incidents", "alerts"],
-            filters=m.Filters(squad="platform", environment="production"),
+            filters=messages.Filters(squad="platform", environment="production"),
         ),
-        m.UnsubscribeRequest: m.UnsubscribeRequest(id="s-2", action="unsubscribe", topics=["alerts"]),
-        m.PingRequest: m.PingRequest(id="p-1", action="ping"),
-        m.AuthRequest: m.AuthRequest(id="a-1", action="auth", token="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig"),  # noqa: S106 - not a real token
-        m.PublishNotification: m.PublishNotification(
+        messages.UnsubscribeRequest: messages.UnsubscribeRequest(id="s-2", action="unsubscribe", topics=["alerts"]),
+        messages.PingRequest: messages.PingRequest(id="p-1", action="ping"),
+        messages.AuthRequest: messages.AuthRequest(
+            id="a-1", action="auth", token="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig"  # noqa: S106 - not a real token
+        ),
+        messages.PublishNotification: messages.PublishNotification(
             id="n-1", type="notification", action="created", to=["alice"],
             data=NotificationInput(title="Deploy", message="v2 is out", type="info", priority="normal"),
         ),

@@ -24,7 +24,7 @@ from app.ingest import notifications
 from app.observability import metrics
 from app.ratelimit import TokenBucket
 from app.runtime import Runtime
-from app.ws import messages as m
+from app.ws import messages
 from app.ws.handshake import Handshake
 from app.ws.transport import FrameSink
 
@@ -69,7 +69,7 @@ class Session:
                 self._expiry.cancel()
 
     async def _start(self, resume_from: int | None) -> None:
-        resume: m.ResumeInfo | None = None
+        resume: messages.ResumeInfo | None = None
         if resume_from is not None:
             try:
                 resume_from, resume = await self._resume_point(resume_from)
@@ -87,25 +87,25 @@ class Session:
             self._catch_up = asyncio.create_task(self._catch_up_or_close())
         self._schedule_expiry()
 
-    async def _resume_point(self, requested: int) -> tuple[int | None, m.ResumeInfo | None]:
+    async def _resume_point(self, requested: int) -> tuple[int | None, messages.ResumeInfo | None]:
         """Where replay starts for a client that last saw `requested`, and what to tell it."""
         hub, replay = self._hub, self._runtime.replay
         if requested > hub.position and requested > await replay.newest_position():
             unknown = "last_event_id is ahead of the event log; starting from now"
-            self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
+            self._send(messages.error_frame(messages.RESUME_POSITION_UNKNOWN, unknown))
             return None, None
         if hub.holds_after(requested):
-            return requested, m.ResumeInfo(from_=requested, complete=True)
+            return requested, messages.ResumeInfo(from_=requested, complete=True)
         purged = await replay.purged_through()
         if requested >= purged:
-            return requested, m.ResumeInfo(from_=requested, complete=True)
+            return requested, messages.ResumeInfo(from_=requested, complete=True)
         too_old = f"events after {requested} up to {purged} are no longer kept; re-fetch, then follow the stream"
-        self._send(m.error_frame(m.RESUME_TOO_OLD, too_old))
-        return purged, m.ResumeInfo(from_=requested, complete=False, replay_from=purged)
+        self._send(messages.error_frame(messages.RESUME_TOO_OLD, too_old))
+        return purged, messages.ResumeInfo(from_=requested, complete=False, replay_from=purged)
 
-    def _confirmation(self, resume: m.ResumeInfo | None) -> bytes:
+    def _confirmation(self, resume: messages.ResumeInfo | None) -> bytes:
         principal = self.subscriber.principal
-        info = m.ConnectionInfo(
+        info = messages.ConnectionInfo(
             connection_id=self.id,
             sub=principal.sub,
             roles=sorted(principal.roles),
@@ -115,7 +115,7 @@ class Session:
             resume=resume,
             heartbeat_interval=self._runtime.settings.ws_ping_interval,
         )
-        return m.frame_of(m.ConnectionEstablished(data=info, timestamp=utcnow()))
+        return messages.frame_of(messages.ConnectionEstablished(data=info, timestamp=utcnow()))
 
     def _send(self, frame: bytes) -> None:
         self._sink.write(frame)
@@ -179,12 +179,12 @@ class Session:
                 continue
             text = message.get("text")
             if text is None:
-                self._send(m.error_frame(m.INVALID_MESSAGE, "send JSON text frames"))
+                self._send(messages.error_frame(messages.INVALID_MESSAGE, "send JSON text frames"))
                 continue
             try:
-                await self._handle(m.parse_request(text))
-            except m.RequestError as exc:
-                self._send(m.error_frame(exc.code, exc.message, exc.request_id))
+                await self._handle(messages.parse_request(text))
+            except messages.RequestError as exc:
+                self._send(messages.error_frame(exc.code, exc.message, exc.request_id))
 
     def _rate_limited(self) -> bool:
         if self._allowance.take():
@@ -197,41 +197,46 @@ class Session:
             self._sink.close(_POLICY_VIOLATION, "rate limit exceeded")
         else:
             self._send(
-                m.error_frame(
-                    m.RATE_LIMITED, f"more than {self._runtime.settings.ws_rate_limit_per_minute} messages a minute"
+                messages.error_frame(
+                    messages.RATE_LIMITED,
+                    f"more than {self._runtime.settings.ws_rate_limit_per_minute} messages a minute",
                 )
             )
         return True
 
-    async def _handle(self, request: m.AnyRequest) -> None:
-        if isinstance(request, m.PublishNotification):
+    async def _handle(self, request: messages.AnyRequest) -> None:
+        if isinstance(request, messages.PublishNotification):
             await self._publish(request)
-        elif isinstance(request, m.PingRequest):
-            self._send(m.pong_frame(request.id))
-        elif isinstance(request, m.SubscribeRequest):
+        elif isinstance(request, messages.PingRequest):
+            self._send(messages.pong_frame(request.id))
+        elif isinstance(request, messages.SubscribeRequest):
             self._subscribe(request)
-        elif isinstance(request, m.UnsubscribeRequest):
+        elif isinstance(request, messages.UnsubscribeRequest):
             self._unsubscribe(request)
         else:
             self._reauthenticate(request)
 
-    def _topics(self, names: list[str] | None, request_id: m.RequestId | None) -> list[str]:
+    def _topics(self, names: list[str] | None, request_id: messages.RequestId | None) -> list[str]:
         if names is None:
-            return sorted(set(m.TOPICS.values()))
-        unknown = [name for name in names if name not in m.TOPICS]
+            return sorted(set(messages.TOPICS.values()))
+        unknown = [name for name in names if name not in messages.TOPICS]
         if unknown:
-            raise m.RequestError(m.UNKNOWN_TOPIC, f"unknown topic {unknown[0][:40]!r}", request_id)
-        return sorted({m.TOPICS[name] for name in names})
+            raise messages.RequestError(messages.UNKNOWN_TOPIC, f"unknown topic {unknown[0][:40]!r}", request_id)
+        return sorted({messages.TOPICS[name] for name in names})
 
-    def _subscribe(self, request: m.SubscribeRequest) -> None:
-        topics = self._topics(m.as_list(request.topics), request.id)
-        filters = request.filters or m.Filters()
-        squads, environments = m.as_list(filters.squad), m.as_list(filters.environment)
+    def _subscribe(self, request: messages.SubscribeRequest) -> None:
+        topics = self._topics(messages.as_list(request.topics), request.id)
+        filters = request.filters or messages.Filters()
+        squads, environments = messages.as_list(filters.squad), messages.as_list(filters.environment)
         principal = self.subscriber.principal
         if squads is not None and not principal.allows_squads(squads):
-            raise m.RequestError(m.FORBIDDEN, "filter asks for a squad your token does not grant", request.id)
+            raise messages.RequestError(
+                messages.FORBIDDEN, "filter asks for a squad your token does not grant", request.id
+            )
         if environments is not None and not principal.allows_environments(environments):
-            raise m.RequestError(m.FORBIDDEN, "filter asks for an environment your token does not grant", request.id)
+            raise messages.RequestError(
+                messages.FORBIDDEN, "filter asks for an environment your token does not grant", request.id
+            )
         if request.resume_from is not None:
             self._resume_from(request.resume_from, request.id)
         topic_filter = TopicFilter(
@@ -242,10 +247,10 @@ class Session:
         self._set_topics({**current, **dict.fromkeys(topics, topic_filter)})
         self._send(self._subscription_ack("subscribe", request.id))
 
-    def _resume_from(self, position: int, request_id: m.RequestId | None) -> None:
+    def _resume_from(self, position: int, request_id: messages.RequestId | None) -> None:
         if self.subscriber.delivered or self._catch_up is not None:
-            raise m.RequestError(
-                m.RESUME_NOT_ALLOWED,
+            raise messages.RequestError(
+                messages.RESUME_NOT_ALLOWED,
                 "resume_from is only accepted before the first event; reconnect with ?last_event_id=",
                 request_id,
             )
@@ -253,11 +258,11 @@ class Session:
         self.subscriber.cursor = position
         self._catch_up = asyncio.create_task(self._catch_up_or_close())
 
-    def _unsubscribe(self, request: m.UnsubscribeRequest) -> None:
-        topics = self._topics(m.as_list(request.topics), request.id)
+    def _unsubscribe(self, request: messages.UnsubscribeRequest) -> None:
+        topics = self._topics(messages.as_list(request.topics), request.id)
         current = self.subscriber.topics
         if current is None:
-            current = dict.fromkeys(sorted(set(m.TOPICS.values())), TopicFilter())
+            current = dict.fromkeys(sorted(set(messages.TOPICS.values())), TopicFilter())
         self._set_topics({name: f for name, f in current.items() if name not in topics})
         self._send(self._subscription_ack("unsubscribe", request.id))
 
@@ -266,39 +271,45 @@ class Session:
         self.subscriber.topics = topics
         self._hub.refresh(self.subscriber)
 
-    def _subscription_ack(self, action: Literal["subscribe", "unsubscribe"], request_id: m.RequestId | None) -> bytes:
+    def _subscription_ack(
+        self, action: Literal["subscribe", "unsubscribe"], request_id: messages.RequestId | None
+    ) -> bytes:
         topics = self.subscriber.topics
-        described: dict[str, m.TopicFilterInfo] = (
+        described: dict[str, messages.TopicFilterInfo] = (
             {name: _describe(f) for name, f in sorted(topics.items())}
             if topics is not None
-            else {name: m.TopicFilterInfo() for name in sorted(set(m.TOPICS.values()))}
+            else {name: messages.TopicFilterInfo() for name in sorted(set(messages.TOPICS.values()))}
         )
-        return m.subscription_ack_frame(action, request_id, described, position=self._hub.position_of(self.subscriber))
+        return messages.subscription_ack_frame(
+            action, request_id, described, position=self._hub.position_of(self.subscriber)
+        )
 
-    async def _publish(self, request: m.PublishNotification) -> None:
+    async def _publish(self, request: messages.PublishNotification) -> None:
         try:
             notification, _ = await notifications.publish(
                 self._runtime.engine, self.subscriber.principal, request.data, request.to
             )
         except Forbidden as exc:
-            raise m.RequestError(m.FORBIDDEN, exc.message, request.id) from None
+            raise messages.RequestError(messages.FORBIDDEN, exc.message, request.id) from None
         except InvalidPayload as exc:
-            raise m.RequestError(m.INVALID_MESSAGE, exc.message, request.id) from None
+            raise messages.RequestError(messages.INVALID_MESSAGE, exc.message, request.id) from None
         except StoreUnavailable:
-            raise m.RequestError(m.UNAVAILABLE, "the database is unavailable; try again", request.id) from None
-        self._send(m.notification_ack_frame(request.id, notification.id))
+            raise messages.RequestError(
+                messages.UNAVAILABLE, "the database is unavailable; try again", request.id
+            ) from None
+        self._send(messages.notification_ack_frame(request.id, notification.id))
 
-    def _reauthenticate(self, request: m.AuthRequest) -> None:
+    def _reauthenticate(self, request: messages.AuthRequest) -> None:
         try:
             principal = self._runtime.verifier.verify(request.token)
         except TokenError as exc:
-            raise m.RequestError(m.TOKEN_INVALID, exc.reason, request.id) from None
+            raise messages.RequestError(messages.TOKEN_INVALID, exc.reason, request.id) from None
         if principal.sub != self.subscriber.principal.sub:
-            raise m.RequestError(m.FORBIDDEN, "a fresh token must be for the same subject", request.id)
+            raise messages.RequestError(messages.FORBIDDEN, "a fresh token must be for the same subject", request.id)
         self.subscriber.principal = principal
         self._hub.refresh(self.subscriber)
         self._schedule_expiry()
-        self._send(m.auth_ack_frame(request.id, principal.expires_at))
+        self._send(messages.auth_ack_frame(request.id, principal.expires_at))
 
     def _schedule_expiry(self) -> None:
         if self._expiry is not None:
@@ -310,12 +321,12 @@ class Session:
     def _expire(self) -> None:
         metrics.DROPPED_EXPIRED.inc()
         self._hub.detach(self.subscriber)
-        self._sink.close(m.TOKEN_EXPIRED_CLOSE, "token expired: reconnect with a fresh token")
+        self._sink.close(messages.TOKEN_EXPIRED_CLOSE, "token expired: reconnect with a fresh token")
 
 
-def _describe(topic_filter: TopicFilter) -> m.TopicFilterInfo:
+def _describe(topic_filter: TopicFilter) -> messages.TopicFilterInfo:
     squads, environments = topic_filter.squads, topic_filter.environments
-    return m.TopicFilterInfo(
+    return messages.TopicFilterInfo(
         squad=sorted(squads) if squads is not None else MISSING,
         environment=sorted(environments) if environments is not None else MISSING,
     )
