@@ -15,54 +15,14 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.driver import Rows, Statement, rows_json
+from app.db.driver import PgConnection, Rows, Statement, rows_json, run
 from app.db.schema import webhook_deliveries
 
 # `refused`: answered 413 unread (app/api/refusals.py); kept without its body.
 Outcome = Literal["applied", "unchanged", "ignored", "rejected", "refused"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
-
-
-async def record_new(
-    conn: AsyncConnection,
-    *,
-    sender: str,
-    delivery_key: str | None,
-    headers: dict[str, str],
-    body: bytes,
-    outcome: Outcome,
-    error: str | None = None,
-    query: dict[str, str] | None = None,
-) -> int | None:
-    """Record a delivery; None if the sender already delivered this key (a redelivery).
-
-    A concurrent duplicate waits on the unique key until the first commits,
-    then finds it: exactly one of them is applied."""
-    statement = (
-        pg_insert(webhook_deliveries)
-        .values(
-            sender=sender,
-            delivery_key=delivery_key,
-            headers=headers,
-            body=body,
-            outcome=outcome,
-            error=error,
-            query=query or {},
-        )
-        .on_conflict_do_nothing(constraint="uq_webhook_deliveries_sender_key")
-        .returning(webhook_deliveries.c.id)
-    )
-    delivery_id: int | None = (await conn.execute(statement)).scalar()
-    return delivery_id
-
-
-async def set_outcome(conn: AsyncConnection, delivery_id: int, outcome: Outcome, error: str | None = None) -> None:
-    await conn.execute(
-        update(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id).values(outcome=outcome, error=error)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +69,27 @@ def outcome_statements(
     return statements
 
 
+async def record_one(
+    conn: PgConnection, sender: str, received: Received, outcome: Outcome, error: str | None = None
+) -> int | None:
+    """Record one delivery (the path of senders without a batch writer, and of deliveries that
+    change nothing but the log); its id, or None if the sender already delivered this key (a
+    redelivery). A concurrent duplicate waits on the unique key until the first commits, then
+    finds it: exactly one of them is applied."""
+    row = {**_row(received, outcome), "error": error}
+    [returned] = await run(conn, [Statement(_RECORD_ONE, (sender, rows_json([row])))])
+    return int(returned[0][0]) if returned else None
+
+
+async def set_outcome(conn: PgConnection, delivery_id: int, outcome: Outcome, error: str | None = None) -> None:
+    await run(conn, [Statement(_SET_OUTCOME, (outcome, error, delivery_id))])
+
+
 # One statement for a whole batch, whatever its size. Bodies travel in base64:
 # they are bytes, and JSON carries text.
 _FROM_ROWS = (
-    "FROM json_to_recordset(%s::json) AS r(delivery_key text, headers jsonb, body text, query jsonb, outcome text)"
+    "FROM json_to_recordset(%s::json) "
+    "AS r(delivery_key text, headers jsonb, body text, query jsonb, outcome text, error text)"
 )
 _CLAIM = (
     "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
@@ -124,6 +101,13 @@ _RECORD = (
     "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome) "
     f"SELECT %s, delivery_key, headers, decode(body, 'base64'), query, outcome {_FROM_ROWS}"
 )
+_RECORD_ONE = (
+    "INSERT INTO webhook_deliveries (sender, delivery_key, headers, body, query, outcome, error) "
+    "SELECT %s, delivery_key, headers, decode(body, 'base64'), query, outcome, error "
+    f"{_FROM_ROWS} "
+    "ON CONFLICT ON CONSTRAINT uq_webhook_deliveries_sender_key DO NOTHING RETURNING id"
+)
+_SET_OUTCOME = "UPDATE webhook_deliveries SET outcome = %s, error = %s WHERE id = %s"
 _UNCHANGED = (
     "UPDATE webhook_deliveries SET outcome = 'unchanged' "
     "WHERE sender = %s AND delivery_key IN (SELECT json_array_elements_text(%s::json))"
@@ -135,18 +119,17 @@ def _rows(items: Iterable[Received], outcome: Outcome) -> str:
 
 
 def _rows_with_outcomes(items: Iterable[tuple[Received, Outcome]]) -> str:
-    return rows_json(
-        [
-            {
-                "delivery_key": item.delivery_key,
-                "headers": item.headers,
-                "body": binascii.b2a_base64(item.body, newline=False).decode("ascii"),
-                "query": item.query,
-                "outcome": outcome,
-            }
-            for item, outcome in items
-        ]
-    )
+    return rows_json([_row(item, outcome) for item, outcome in items])
+
+
+def _row(item: Received, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "delivery_key": item.delivery_key,
+        "headers": item.headers,
+        "body": binascii.b2a_base64(item.body, newline=False).decode("ascii"),
+        "query": item.query,
+        "outcome": outcome,
+    }
 
 
 @dataclass(frozen=True, slots=True)
