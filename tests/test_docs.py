@@ -120,7 +120,7 @@ def _close_codes() -> set[int]:
     sources = "\n".join(
         p.read_text() for p in [*(ROOT / "app" / "ws").glob("*.py"), *(ROOT / "app" / "events").glob("*.py")]
     )
-    names = set(re.findall(r"close(?:_with)?\((?:m\.)?([A-Z_]+)\b", sources))
+    names = set(re.findall(r"close(?:_with)?\((?:messages\.)?([A-Z_]+)\b", sources))
     values = dict(re.findall(r"^(_?[A-Z_]+) = (\d+)\b", sources, re.MULTILINE))
     assert names <= set(values), names - set(values)
     return {1009, 1011} | {int(values[name]) for name in names}
