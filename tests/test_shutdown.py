@@ -32,7 +32,8 @@ async def _until_refusing(port: int) -> None:
         while True:
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):
+                # A connect caught in the backlog as the listening socket closes is reset, not refused.
                 return
             writer.close()
             await asyncio.sleep(0.02)
