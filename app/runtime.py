@@ -1,21 +1,22 @@
-"""What a running process holds: settings, the database, the hub and its listener."""
+"""What a running process holds: settings, the database, the hub and what feeds it."""
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from app.auth.tokens import TokenVerifier
+from app.broker.edge_feed import EdgeFeed
+from app.broker.relay import Relay
 from app.config import Settings
 from app.db import driver
 from app.events import log, retention
 from app.events.hub import Hub
-from app.events.listener import Listener
 from app.events.model import Event
 from app.ingest.batch_writer import BatchWriter
 from app.outbound.queue import OutboundCalls
@@ -39,13 +40,34 @@ class SenderLimits:
         return bucket
 
 
+class Feed(Protocol):
+    """What feeds the hub: the listener (the log), an edge's feed (the broker), or nothing
+    (`ROLE=ingest` and `relay` hold no sockets)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    reconnects: int
+    last_read_at: float
+
+
+class NoFeed:
+    """A process that serves no subscribers: its hub is never fed."""
+
+    ready = False
+    reconnects = 0
+    last_read_at = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
     engine: AsyncEngine
     hub: Hub
-    listener: Listener
+    listener: Feed
     verifier: TokenVerifier
+    # ROLE=relay: the bid for the relay's lock and, while it holds it, the publishing.
+    relay: Relay | None = None
     # Per-process webhook rate limits, by sender name (created on first use).
     sender_limits: SenderLimits = field(default_factory=lambda: SenderLimits(0.0))
     # Failed webhook authentications, budgeted per client address (apart from the senders').
@@ -67,7 +89,22 @@ class Runtime:
             found = self.writers[sender] = BatchWriter(connect, sender, set_writer)
         return found
 
+    @property
+    def edge_feed(self) -> EdgeFeed | None:
+        return self.listener if isinstance(self.listener, EdgeFeed) else None
+
+    @property
+    def serves_sockets(self) -> bool:
+        return self.settings.role in ("all", "edge")
+
     async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
+        """Events after `after` for a resuming connection: from the broker's stream on an edge
+        while it holds them all, else from the log."""
+        feed = self.edge_feed
+        if feed is not None and upto is not None:
+            held = await feed.replay(after, upto, limit)
+            if held is not None:
+                return held
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.read_after(raw.driver_connection, after, limit=limit, upto=upto)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("observability", ["app.observability"]),
     ("periodic jobs", ["app.leadership", "app.jobs"]),
     ("events", ["app.events"]),
+    ("broker", ["app.broker"]),
     ("store", ["app.store"]),
     ("senders", ["app.senders"]),
     ("use cases", ["app.ingest"]),

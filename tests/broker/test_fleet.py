@@ -1,0 +1,104 @@
+"""The roles with a real Redis between them: 1 ingest, 2 relays (one active), 2 edges, as
+`ops-bridge serve` processes on one database. Two dozen subscribers with different
+claims follow the edges (and resume on any edge with `last_event_id`), a sender
+posts Jira deliveries to the ingest process, and a fault is injected meanwhile; at
+the end every subscriber holds exactly the events its claims let it see, once each
+and in order (tests/support/faults.py tallies it, as for the PostgreSQL-only faults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from tests.support.faults import Cluster, Sender, Subscriber, stream_through
+from tests.support.fleet import Fleet, fleet, log_reads, scrape_process
+
+pytestmark = pytest.mark.timeout(240)
+
+DELIVERIES = 120
+RATE = 30.0
+
+
+async def _run(running: Fleet, database_url: str, name: str, fault: object) -> list[Subscriber]:
+    await running.active_relay()
+    await running.wait_ready("edge")
+    return await stream_through(
+        running.cluster,
+        database_url,
+        name,
+        fault,  # type: ignore[arg-type]
+        deliveries=DELIVERIES,
+        rate=RATE,
+        subscribe_to=running.of("edge"),
+        send_to=running.of("ingest"),
+    )
+
+
+async def test_every_subscriber_gets_every_event_once_in_order_and_edges_never_read_the_log(
+    database_url: str,
+) -> None:
+    async def no_fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+        await sender.until_accepted(DELIVERIES)
+
+    with fleet(database_url) as running:
+        await _run(running, database_url, "broker: no fault", no_fault)
+        edges, relays = running.of("edge").live(), running.of("relay").live()
+        assert await log_reads(edges) == 0
+        assert await log_reads(relays) > 0
+        published = sum([(await scrape_process(r)).value("ops_bridge_broker_published_total") for r in relays])
+        assert published == DELIVERIES
+
+
+async def test_no_loss_or_duplicate_when_the_active_relay_is_killed(database_url: str) -> None:
+    with fleet(database_url) as running:
+        first = await running.active_relay()
+
+        async def fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+            await sender.until_accepted(DELIVERIES // 3)
+            first.process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(first.process.wait, 10)
+            second = await running.active_relay()
+            assert second is not first
+
+        await _run(running, database_url, "broker: active relay SIGKILL", fault)
+
+
+async def test_no_loss_when_redis_restarts_and_subscribers_are_told_to_resume(database_url: str) -> None:
+    with fleet(database_url) as running:
+
+        async def fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+            await sender.until_accepted(DELIVERIES // 3)
+            await asyncio.to_thread(running.redis.restart)
+
+        subscribers = await _run(running, database_url, "broker: redis restarted", fault)
+        assert 1012 in {code for s in subscribers for code in s.closes}
+
+
+async def test_no_loss_when_an_edge_is_killed_and_its_subscribers_resume_on_the_other(database_url: str) -> None:
+    with fleet(database_url) as running:
+
+        async def fault(_: Cluster, subscribers: list[Subscriber], sender: Sender) -> None:
+            await sender.until_accepted(DELIVERIES // 3)
+            victim = running.of("edge").live()[0]
+            victim.process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(victim.process.wait, 10)
+
+        subscribers = await _run(running, database_url, "broker: edge SIGKILL", fault)
+        assert sum(s.reconnects for s in subscribers) > 0
+
+
+async def test_event_log_reads_do_not_grow_with_the_number_of_edges(database_url: str) -> None:
+    async def no_fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+        await sender.until_accepted(DELIVERIES)
+
+    with fleet(database_url, relays=1, edges=4) as running:
+        await _run(running, database_url, "broker: 4 edges", no_fault)
+        edges = running.of("edge").live()
+        assert len(edges) == 4
+        assert await log_reads(edges) == 0
+        # Every edge was fed: the reads it did not make, the broker served.
+        for edge in edges:
+            assert (await scrape_process(edge)).value("ops_bridge_broker_received_total") == DELIVERIES
