@@ -105,7 +105,12 @@ class EdgeFeed:
         self._connected.set()
         metrics.BROKER_CONNECTED.set(1)
         _log.info("edge following the broker from position %d", self._hub.position)
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():
+                # redis-py can swallow a cancellation that lands inside a blocking read (it
+                # disconnects and the read returns): stop here rather than block again.
+                raise asyncio.CancelledError
             entries = await stream.read_after(
                 client, self._stream, self._hub.position, count=_BATCH, block_ms=_BLOCK_MS
             )

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import httpx
 import pytest
 
+from tests.conftest import token
 from tests.support.faults import Cluster, Sender, Subscriber, stream_through
 from tests.support.fleet import Fleet, fleet, log_reads, scrape_process
 
@@ -50,6 +52,38 @@ async def test_every_subscriber_gets_every_event_once_in_order_and_edges_never_r
         assert await log_reads(relays) > 0
         published = sum([(await scrape_process(r)).value("ops_bridge_broker_published_total") for r in relays])
         assert published == DELIVERIES
+        # Each role's SIGTERM ends it cleanly (an edge's blocked read of the broker included).
+        assert [edges[0].terminate(), relays[0].terminate()] == [0, 0]
+
+
+async def test_each_role_says_what_it_depends_on_and_only_edges_hold_sockets(database_url: str) -> None:
+    with fleet(database_url) as running:
+        active = await running.active_relay()
+        await running.wait_ready("edge")
+        standby = next(r for r in running.of("relay").live() if r is not active)
+        ingest, edge = running.of("ingest").live()[0], running.of("edge").live()[0]
+        async with httpx.AsyncClient(timeout=5) as http:
+            answers = {p.port: (await http.get(f"{p.http}/readyz")).json() for p in (active, standby, ingest, edge)}
+            refused = await http.get(f"{ingest.http}/api/ws", headers=_upgrade())
+
+    assert answers[edge.port]["checks"] == {"broker": "ok"}  # no database probe: edges cost PostgreSQL nothing
+    assert answers[edge.port]["broker"]["connected"] is True
+    assert answers[ingest.port]["checks"] == {"database": "ok", "schema": "ok"}
+    assert answers[active.port]["relay"]["leading"] is True
+    assert answers[active.port]["relay"]["lag_positions"] == 0
+    assert answers[standby.port]["status"] == "ready"
+    assert answers[standby.port]["relay"] == {"leading": False}
+    assert refused.status_code == 404
+
+
+def _upgrade() -> dict[str, str]:
+    return {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Authorization": f"Bearer {token()}",
+    }
 
 
 async def test_no_loss_or_duplicate_when_the_active_relay_is_killed(database_url: str) -> None:
