@@ -112,7 +112,11 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
-            database_url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow
+            database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            keep_idle=settings.role != "edge",
+            application_name="ops-bridge" if settings.role == "all" else f"ops-bridge-{settings.role}",
         )
         hub = Hub(max_buffered_bytes=settings.ws_max_buffered_bytes, recent_capacity=settings.replay_buffer_events)
         listener = _feed(settings, hub, listen_url, lambda: app.state.runtime)

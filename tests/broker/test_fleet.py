@@ -12,6 +12,7 @@ import asyncio
 import signal
 
 import httpx
+import psycopg
 import pytest
 
 from tests.conftest import token
@@ -136,3 +137,15 @@ async def test_event_log_reads_do_not_grow_with_the_number_of_edges(database_url
         # Every edge was fed: the reads it did not make, the broker served.
         for edge in edges:
             assert (await scrape_process(edge)).value("ops_bridge_broker_received_total") == DELIVERIES
+        # And none holds a connection to PostgreSQL: their number costs the database nothing.
+        assert _connections(database_url, "ops-bridge-edge") == 0
+        assert _connections(database_url, "ops-bridge-ingest") > 0
+
+
+def _connections(database_url: str, application_name: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            (application_name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
