@@ -79,6 +79,10 @@ class EdgeFeed:
             except (RedisError, OSError) as exc:
                 self.lost_reason = str(exc)[:200]
                 _log.warning("edge lost the broker: %s", self.lost_reason)
+            except Exception:  # noqa: BLE001
+                # A bug, not an outage: say so loudly, tell the subscribers, and follow again.
+                self.lost_reason = "the edge's feed failed (see the log)"
+                _log.exception("edge feed failed; restarting it")
             finally:
                 self._client = None
                 await client.aclose()
