@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import token
+from tests.support.database import PgServer
 from tests.support.faults import Cluster, Sender, Subscriber, stream_through
 from tests.support.fleet import Fleet, fleet, log_reads, scrape_process
 
@@ -110,6 +111,24 @@ async def test_no_loss_when_redis_restarts_and_subscribers_are_told_to_resume(da
 
         subscribers = await _run(running, database_url, "broker: redis restarted", fault)
         assert 1012 in {code for s in subscribers for code in s.closes}
+
+
+async def test_no_loss_when_postgresql_restarts_under_the_relay(database_url: str, postgres: PgServer) -> None:
+    with fleet(database_url) as running:
+
+        async def fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+            await sender.until_accepted(DELIVERIES // 3)
+            if postgres.cluster is not None:
+                await asyncio.to_thread(postgres.cluster.restart)
+            else:  # an external server cannot be restarted from here: cut every connection instead
+                with psycopg.connect(database_url, autocommit=True) as conn:
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+            await running.active_relay()  # a relay leads (and publishes) again
+
+        await _run(running, database_url, "broker: postgresql restarted", fault)
 
 
 async def test_no_loss_when_an_edge_is_killed_and_its_subscribers_resume_on_the_other(database_url: str) -> None:
