@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
 from app.api import (
@@ -44,7 +45,7 @@ from app.monitoring_jobs import register_monitoring_jobs
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
 from app.ratelimit import BucketsByKey
-from app.runtime import Feed, NoFeed, Runtime, SenderLimits
+from app.runtime import Feed, NoFeed, Runtime, SenderLimits, log_reader, newest_reader, replay_over
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ JobRegistrar = Callable[[Jobs, Settings], None]
 _JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs, register_delivery_jobs]
 
 
-def _feed(settings: Settings, hub: Hub, listen_url: str, runtime: Callable[[], Runtime]) -> Feed:
+def _feed(settings: Settings, hub: Hub, listen_url: str, engine: AsyncEngine) -> Feed:
     """What feeds this process's hub, by its role (docs/deployment.md#roles)."""
     if settings.role == "all":
         return Listener(listen_url, hub, poll_interval=settings.listener_poll_interval)
@@ -67,8 +68,8 @@ def _feed(settings: Settings, hub: Hub, listen_url: str, runtime: Callable[[], R
         settings.broker_url.get_secret_value(),
         settings.broker_stream,
         hub,
-        read_log=lambda after, upto, limit: runtime().read_log(after, limit=limit, upto=upto),
-        newest_position=lambda: runtime().newest_position(),
+        read_log=log_reader(engine),
+        newest_position=newest_reader(engine),
     )
 
 
@@ -119,7 +120,7 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             application_name="ops-bridge" if settings.role == "all" else f"ops-bridge-{settings.role}",
         )
         hub = Hub(max_buffered_bytes=settings.ws_max_buffered_bytes, recent_capacity=settings.replay_buffer_events)
-        listener = _feed(settings, hub, listen_url, lambda: app.state.runtime)
+        listener = _feed(settings, hub, listen_url, engine)
         relay = _relay(settings, listen_url)
         app.state.runtime = Runtime(
             settings=settings,
@@ -128,6 +129,12 @@ def create_app(settings: Settings) -> OpsBridgeApp:
             listener=listener,
             relay=relay,
             verifier=TokenVerifier.from_settings(settings),
+            replay=replay_over(
+                engine,
+                hub,
+                concurrency=settings.replay_max_concurrent_reads,
+                stream=listener if isinstance(listener, EdgeFeed) else None,
+            ),
             sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
             auth_failures=BucketsByKey(
                 rate=settings.webhook_auth_failures_per_minute / 60.0, burst=settings.webhook_auth_failures_per_minute

@@ -18,6 +18,7 @@ from app.db import driver
 from app.events import log, retention
 from app.events.hub import Hub
 from app.events.model import Event
+from app.events.replay import Lookup, ReadLog, Replay
 from app.ingest.batch_writer import BatchWriter
 from app.outbound.queue import OutboundCalls
 from app.ratelimit import BucketsByKey, TokenBucket
@@ -66,6 +67,8 @@ class Runtime:
     hub: Hub
     listener: Feed
     verifier: TokenVerifier
+    # Catch-up reads for resuming connections, shared between them.
+    replay: Replay
     # ROLE=relay: the bid for the relay's lock and, while it holds it, the publishing.
     relay: Relay | None = None
     # Per-process webhook rate limits, by sender name (created on first use).
@@ -97,26 +100,46 @@ class Runtime:
     def serves_sockets(self) -> bool:
         return self.settings.role in ("all", "edge")
 
-    async def read_log(self, after: int, *, limit: int, upto: int | None = None) -> list[Event]:
-        """Events after `after` for a resuming connection: from the broker's stream on an edge
-        while it holds them all, else from the log."""
-        feed = self.edge_feed
-        if feed is not None and upto is not None:
-            held = await feed.replay(after, upto, limit)
-            if held is not None:
-                return held
-        async with self.engine.connect() as conn:
+
+def log_reader(engine: AsyncEngine) -> ReadLog:
+    """Reads of the event log through `engine`'s pool: events in (after, upto], at most limit."""
+
+    async def read_log(after: int, upto: int, limit: int) -> list[Event]:
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.read_after(raw.driver_connection, after, limit=limit, upto=upto)  # type: ignore[arg-type]
 
-    async def purged_through(self) -> int:
-        async with self.engine.connect() as conn:
-            return await retention.purged_through(conn)
+    return read_log
 
-    async def newest_position(self) -> int:
-        async with self.engine.connect() as conn:
+
+def newest_reader(engine: AsyncEngine) -> Lookup:
+    async def newest_position() -> int:
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return await log.newest_position(raw.driver_connection)  # type: ignore[arg-type]
+
+    return newest_position
+
+
+def replay_over(engine: AsyncEngine, hub: Hub, *, concurrency: int, stream: EdgeFeed | None = None) -> Replay:
+    """Catch-up for resuming connections, reading the log through `engine`'s pool; on an edge
+    (`stream`), from the broker's stream first while it holds every event asked for."""
+    from_log = log_reader(engine)
+
+    async def read_log(after: int, upto: int, limit: int) -> list[Event]:
+        if stream is not None:
+            held = await stream.replay(after, upto, limit)
+            if held is not None:
+                return held
+        return await from_log(after, upto, limit)
+
+    async def purged_through() -> int:
+        async with engine.connect() as conn:
+            return await retention.purged_through(conn)
+
+    return Replay(
+        hub, read_log, purged_through=purged_through, newest_position=newest_reader(engine), concurrency=concurrency
+    )
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -25,10 +25,12 @@ from typing import Any
 
 from bench import harness
 
-WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "screens", "retention", "broker")
+WORKLOADS = (
+    "ceilings", "ingest", "fanout", "latency", "scale", "storm", "reconnect_wave", "screens", "retention", "broker",
+)  # fmt: skip
 # Workloads run with one worker only (their figures are about one process's path; retention runs in the
 # leader alone).
-_ONE_WORKER = ("storm", "screens", "retention", "broker")
+_ONE_WORKER = ("storm", "reconnect_wave", "screens", "retention", "broker")
 # Every figure of the last run, for rewriting the page without measuring again.
 RESULTS = harness.ROOT / ".bench-results.json"
 
@@ -125,6 +127,8 @@ def targets_table(f: Figures) -> list[str]:
         f.get("screens", ours, "kib_per_idle_connection"),
         f.get("screens", ours, "bare_kib_per_idle_connection"),
     )
+    wave, wave_reads = f.get("reconnect_wave", ours, "resume_wave_s"), f.get("reconnect_wave", ours, "event_log_reads")
+    wave_base = f.get("reconnect_wave", ours, "connect_wave_s")
     rows = [
         ("1", "ingest: accepted/s ≥ 1,000 and ≥ reference", fmt(ingest), fmt(ingest_ref),
          fmt(ratio(ingest, ingest_ref), 2),
@@ -147,6 +151,10 @@ def targets_table(f: Figures) -> list[str]:
          "not run", "", None if last_screen is None else last_screen <= 5),
         ("6", f"alert groups: alerts/s accepted, 8 senders posting groups of 100 (Jira: {fmt(ingest)} webhooks/s)",
          fmt(alerts), fmt(alerts_ref), fmt(ratio(alerts, alerts_ref), 2), None),
+        ("6", "reconnect wave: 5,000 subscribers SIGTERMed off one process all resumed on another, gapless, "
+         "≤ 10 s, with ≤ 10 event-log reads", f"{fmt(wave, 2)} s, {fmt(wave_reads)} reads",
+         f"fresh connects {fmt(wave_base, 2)} s", fmt(ratio(wave, wave_base), 2),
+         None if wave is None or wave_reads is None else wave <= 10 and wave_reads <= 10),
         ("7", "ten thousand screens on one process, 5 events/s each: p99 delivery ≤ 1 s", f"{fmt(screens_p99)} ms",
          "not run", "", None if screens_p99 is None else screens_p99 <= 1000),
         ("7", "ten thousand screens: memory per idle connection ≤ 15 KiB (reference: bare `websockets`, same run)",

@@ -156,7 +156,9 @@ def service(
         _wait_ready(running, ready_path)
         yield running
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # Already gone when a benchmark stopped it itself (bench.reconnect_wave).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

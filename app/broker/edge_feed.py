@@ -9,7 +9,7 @@ beyond the hub's position (the broker restarted and lost the stream) makes the
 feed read the span between from the log before going on; and the hub's starting
 position, when the stream is empty, is the log's newest.
 
-When the broker is lost, the feed closes its subscribers with 1012 ("resume"):
+When the broker is lost, the feed closes its subscribers with 1013 ("resume again"):
 they reconnect with `last_event_id` (to any edge) rather than wait on a
 connection that receives nothing; until the broker answers again the edge
 refuses new sockets with 503 and /readyz says why.
@@ -40,8 +40,9 @@ _GAP_PAGE = 1000
 _MIN_BACKOFF = 0.1
 _MAX_BACKOFF = 5.0
 
-# RFC 6455's "Service Restart": reconnect (to any process) with last_event_id; nothing is lost.
-BROKER_LOST_CLOSE = 1012
+# The service's "resume again" close code (RESUME_AGAIN, app/ws/session.py; docs/protocol.md):
+# reconnect, after a short randomized delay, with last_event_id; nothing is lost.
+BROKER_LOST_CLOSE = 1013
 
 ReadLog = Callable[[int, int, int], Awaitable[list[Event]]]
 NewestPosition = Callable[[], Awaitable[int]]
@@ -98,7 +99,7 @@ class EdgeFeed:
         self._connected.clear()
         metrics.BROKER_CONNECTED.set(0)
         # Never silent: a subscriber told to resume goes to an edge that hears the broker.
-        self._hub.close_all(BROKER_LOST_CLOSE, "the event broker is unreachable from this process: resume")
+        self._hub.close_all(BROKER_LOST_CLOSE, "the event broker is unreachable from this process: resume again")
 
     async def _follow(self, client: stream.Client) -> None:
         await client.ping()
@@ -173,7 +174,7 @@ class EdgeFeed:
             previous = entry.event.position
         if len(entries) < limit and previous != upto:
             return None
-        metrics.REPLAY_BROKER.inc()
+        metrics.replay_read("broker")
         return [entry.event for entry in entries]
 
     async def behind(self) -> int | None:

@@ -55,7 +55,14 @@ class Publisher:
             raise RuntimeError("the publisher has not been given its starting position yet")
         return self._position
 
-    def start_at(self, position: int) -> None:
+    @property
+    def recent_capacity(self) -> int:
+        # The listener warms a hub's ring of recent events from the log at start; a publisher keeps
+        # none, and one row is the least such a read may ask for.
+        return 1
+
+    def start_at(self, position: int, recent: Sequence[Event] = (), *, holds_after: int | None = None) -> None:
+        del recent, holds_after  # a hub's ring, which a publisher does not keep
         self._position = position
 
     async def publish(self, events: Sequence[Event]) -> None:

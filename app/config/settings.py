@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     webhook_auth_failures_per_minute: int = Field(default=60, ge=0)
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
+    replay_max_concurrent_reads: int = Field(default=2, ge=1)
     # Past one PostgreSQL's reads (docs/deployment.md#roles): a relay publishes the log to a
     # Redis Stream, socket edges follow it. Unset: every process reads the log itself.
     role: Literal["all", "ingest", "relay", "edge"] = "all"

@@ -128,9 +128,18 @@ class Hub:
             raise RuntimeError("the hub has not been given its starting position yet")
         return self._position
 
-    def start_at(self, position: int) -> None:
+    @property
+    def recent_capacity(self) -> int:
+        return self._recent.maxlen or 0
+
+    def start_at(self, position: int, recent: Sequence[Event] = (), *, holds_after: int | None = None) -> None:
+        """Publish what comes after `position`. `recent`: the newest events up to it,
+        oldest first, which hold every event after `holds_after` (so resumes from
+        there need no read of the log)."""
         self._position = position
-        self._recent_floor = position
+        self._recent_floor = position if holds_after is None else holds_after
+        for event in recent:
+            self._remember(event)
 
     @property
     def subscriber_count(self) -> int:
@@ -184,7 +193,16 @@ class Hub:
         """Events in (position, upto] if the ring still holds all of them, else None."""
         if not self.holds_after(position):
             return None
-        return [event for event in self._recent if position < event.position <= upto]
+        # From the newest end: a resume wants the tail, and a ring of thousands
+        # scanned whole for each of thousands of resuming sockets adds up.
+        tail: list[Event] = []
+        for event in reversed(self._recent):
+            if event.position <= position:
+                break
+            if event.position <= upto:
+                tail.append(event)
+        tail.reverse()
+        return tail
 
     async def wait_beyond(self, position: int) -> None:
         """Return once the hub has published `position` (or anything after it)."""

@@ -47,7 +47,10 @@ class Fed(Protocol):
     @property
     def position(self) -> int: ...
 
-    def start_at(self, position: int) -> None: ...
+    @property
+    def recent_capacity(self) -> int: ...
+
+    def start_at(self, position: int, recent: Sequence[Event] = (), *, holds_after: int | None = None) -> None: ...
 
     async def publish(self, events: Sequence[Event]) -> None: ...
 
@@ -99,8 +102,7 @@ class Listener:
         async with conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
             if not self._hub.started:
-                # Subscribers connecting from now on want what commits after this.
-                self._hub.start_at(await log.newest_position(conn))
+                await self._start_hub(conn)
             await self._catch_up(conn)
             self._connected.set()
             _log.info("event listener connected at position %d", self._hub.position)
@@ -113,6 +115,16 @@ class Listener:
                     self.doorbell.rang()
                 else:
                     self.doorbell.timer_read(found)
+
+    async def _start_hub(self, conn: psycopg.AsyncConnection[object]) -> None:
+        """Start the hub at the newest position, its ring warmed with the events before it:
+        after a restart the dashboards reconnect from about there, and find what they
+        missed in memory instead of each reading the log."""
+        async with asyncio.timeout(_READ_TIMEOUT):
+            newest = await log.newest_position(conn)
+            recent, floor = await log.read_recent(conn, newest, limit=self._hub.recent_capacity)
+        self._hub.start_at(newest, recent, holds_after=floor)
+        _log.info("replay buffer warmed with %d events: resumes from position %d on need no read", len(recent), floor)
 
     async def _catch_up(self, conn: psycopg.AsyncConnection[object]) -> int:
         """Hand the hub every event after its position; how many there were."""

@@ -1,4 +1,10 @@
-"""Reading the event log in position order, over a plain psycopg connection."""
+"""Reading the event log in position order, over a plain psycopg connection.
+
+Positions become visible in commit order (see the initial migration): once a
+reader has seen position N, nothing can later commit at or below N. So a read
+of `(after, upto]` with `upto` no newer than what has been seen is complete
+for good, and may be kept and handed to other readers.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,16 @@ LIMIT %(limit)s
 
 _NEWEST = "SELECT coalesce(max(position), 0) FROM events"
 
+_RECENT = """
+SELECT position, topic, squad, environment, audience, message::text, extract(epoch FROM created_at)::float8
+FROM events
+WHERE position <= %(upto)s
+ORDER BY position DESC
+LIMIT %(limit)s
+"""
+
+_PURGED = "SELECT purged_through FROM event_log_state WHERE id = 1"
+
 # Positions are bigint; "no upper bound" is the largest one.
 _NO_BOUND = 2**63 - 1
 
@@ -36,3 +52,20 @@ async def newest_position(conn: AsyncConnection[Any]) -> int:
         await cursor.execute(_NEWEST)
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def read_recent(conn: AsyncConnection[Any], upto: int, *, limit: int) -> tuple[list[Event], int]:
+    """The newest `limit` events up to `upto`, oldest first, and the position after
+    which they are every event still in the log (events up to it were never
+    read, or are purged)."""
+    async with conn.cursor() as cursor:
+        await cursor.execute(_RECENT, {"upto": upto, "limit": limit})
+        rows = await cursor.fetchall()
+        # Read after the events: a purge that ran meanwhile moves the floor up, never down.
+        await cursor.execute(_PURGED)
+        purged_row = await cursor.fetchone()
+    recent = [Event.from_row(*row) for row in reversed(rows)]
+    if len(recent) == limit:
+        return recent, recent[0].position - 1
+    purged = int(purged_row[0]) if purged_row else 0
+    return recent, min(purged, upto)

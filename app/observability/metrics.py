@@ -41,7 +41,7 @@ WEBHOOK_OUTCOMES = (
     "unavailable",
     "error",
 )
-DROP_REASONS = ("slow_consumer", "token_expired", "rate_limited")
+DROP_REASONS = ("slow_consumer", "token_expired", "rate_limited", "replay_unavailable")
 WEBHOOK_SENDERS = ("jira", "alertmanager", "grafana", "generic", "uptime-kuma", "cloudwatch")
 # Answers a sender takes as final (4xx): what it sent is lost unless it sends it again.
 WEBHOOK_REFUSALS = ("too_large", "rejected", "unauthenticated", "rate_limited")
@@ -59,10 +59,12 @@ MESSAGES_DELIVERED = Counter(
 )
 DROPPED = Counter(
     "ops_bridge_ws_dropped",
-    "Connections the server closed: slow_consumer (4008), token_expired (4001), rate_limited (1008)",
+    "Connections the server closed: slow_consumer (4008), token_expired (4001), rate_limited (1008), "
+    "replay_unavailable (1013: the catch-up could not read the log; the client resumes again)",
     ["reason"],
 )
 DROPPED_SLOW = DROPPED.labels(reason="slow_consumer")
+DROPPED_REPLAY = DROPPED.labels(reason="replay_unavailable")
 DROPPED_EXPIRED = DROPPED.labels(reason="token_expired")
 DROPPED_RATE_LIMITED = DROPPED.labels(reason="rate_limited")
 FAN_OUT_SECONDS = Histogram(
@@ -77,12 +79,11 @@ WEBHOOK_TO_SOCKET_SECONDS = Histogram(
 )
 REPLAY_READS = Counter(
     "ops_bridge_replay_reads",
-    "Pages a resuming connection read to catch up, from the in-memory ring or the database",
+    "Pages resuming connections caught up with: from the in-memory ring (memory), from a page of the log "
+    "read for another connection (shared), or read from the database (database: one query each)",
     ["source"],
 )
-_REPLAY_MEMORY = REPLAY_READS.labels(source="memory")
-_REPLAY_DATABASE = REPLAY_READS.labels(source="database")
-REPLAY_BROKER = REPLAY_READS.labels(source="broker")
+REPLAY_SOURCES = ("memory", "shared", "database", "broker")
 
 # The event log and this process's listener.
 EVENT_LOG_POSITION = Gauge(
@@ -183,8 +184,12 @@ def listener_read(events: Iterable[_Read]) -> None:
         EVENT_LOG_POSITION.set(newest)
 
 
-def replay_read(from_memory: bool) -> None:
-    (_REPLAY_MEMORY if from_memory else _REPLAY_DATABASE).inc()
+_replay_series = {source: REPLAY_READS.labels(source=source) for source in REPLAY_SOURCES}
+
+
+def replay_read(source: str) -> None:
+    """A resuming connection caught up with one page from `source` (one of REPLAY_SOURCES)."""
+    _replay_series[source].inc()
 
 
 def subscriptions_moved(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:

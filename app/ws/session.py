@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 
 from app.auth.tokens import TokenError
 from app.clock import utcnow
+from app.db.failures import kind_of, unavailable
 from app.errors import Forbidden, InvalidPayload, StoreUnavailable
 from app.events.hub import Subscriber, TopicFilter
 from app.ingest import notifications
@@ -30,7 +31,9 @@ from app.ws.transport import FrameSink
 _log = logging.getLogger(__name__)
 
 _POLICY_VIOLATION = 1008
-_CATCH_UP_PAGE = 500
+# "Try again later" (RFC 6455): the replay could not read the log; nothing was
+# skipped, and reconnecting with last_event_id picks up where the client is.
+RESUME_AGAIN = 1013
 # Rate-limited messages tolerated before the connection is closed.
 _RATE_LIMIT_STRIKES = 10
 
@@ -68,7 +71,11 @@ class Session:
     async def _start(self, resume_from: int | None) -> None:
         resume: m.ResumeInfo | None = None
         if resume_from is not None:
-            resume_from, resume = await self._resume_point(resume_from)
+            try:
+                resume_from, resume = await self._resume_point(resume_from)
+            except Exception as exc:  # noqa: BLE001 - whatever it was, the client must hear to resume again
+                self._cannot_replay("looking up the resume point", exc)
+                return
         sub = self.subscriber
         if resume_from is None:
             sub.cursor = self._hub.position
@@ -77,19 +84,19 @@ class Session:
             sub.cursor = resume_from
         self._send(self._confirmation(resume))
         if not sub.live:
-            self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
+            self._catch_up = asyncio.create_task(self._catch_up_or_close())
         self._schedule_expiry()
 
     async def _resume_point(self, requested: int) -> tuple[int | None, m.ResumeInfo | None]:
         """Where replay starts for a client that last saw `requested`, and what to tell it."""
-        hub = self._hub
-        if requested > hub.position and requested > await self._runtime.newest_position():
+        hub, replay = self._hub, self._runtime.replay
+        if requested > hub.position and requested > await replay.newest_position():
             unknown = "last_event_id is ahead of the event log; starting from now"
             self._send(m.error_frame(m.RESUME_POSITION_UNKNOWN, unknown))
             return None, None
         if hub.holds_after(requested):
             return requested, m.ResumeInfo(from_=requested, complete=True)
-        purged = await self._runtime.purged_through()
+        purged = await replay.purged_through()
         if requested >= purged:
             return requested, m.ResumeInfo(from_=requested, complete=True)
         too_old = f"events after {requested} up to {purged} are no longer kept; re-fetch, then follow the stream"
@@ -113,9 +120,36 @@ class Session:
     def _send(self, frame: bytes) -> None:
         self._sink.write(frame)
 
+    async def _catch_up_or_close(self) -> None:
+        """Catch up; a catch-up that cannot go on closes the connection, never leaves it silent."""
+        try:
+            await self._catch_up_then_go_live()
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the client must hear to resume again
+            self._cannot_replay("replaying the events it missed", exc)
+
+    def _cannot_replay(self, doing: str, exc: Exception) -> None:
+        """Close with RESUME_AGAIN and say why, once: the client reconnects with the last id it got."""
+        self._hub.detach(self.subscriber)
+        if self._sink.closed:
+            return
+        metrics.DROPPED_REPLAY.inc()
+        if unavailable(exc) is not None:
+            _log.warning(
+                "closing connection %s with %d (resume again): %s failed, the database is unavailable (%s)",
+                self.id,
+                RESUME_AGAIN,
+                doing,
+                kind_of(exc),
+            )
+        else:
+            _log.error(
+                "closing connection %s with %d (resume again): %s failed", self.id, RESUME_AGAIN, doing, exc_info=exc
+            )
+        self._sink.close(RESUME_AGAIN, "could not replay the missed events: reconnect with last_event_id")
+
     async def _catch_up_then_go_live(self) -> None:
         """Replay what the subscriber missed, then join the live stream with no gap."""
-        sub, hub = self.subscriber, self._hub
+        sub, hub, replay = self.subscriber, self._hub, self._runtime.replay
         while not self._sink.closed:
             # Between here and go_live nothing awaits: no publication can slip
             # into the seam between the replay and the live stream.
@@ -125,18 +159,13 @@ class Session:
                 continue
             if hub.go_live(sub):
                 return
-            target = hub.position
-            events = hub.recent_after(sub.cursor, target)
-            metrics.replay_read(from_memory=events is not None)
-            complete = True
-            if events is None:
-                events = await self._runtime.read_log(sub.cursor, upto=target, limit=_CATCH_UP_PAGE)
-                complete = len(events) < _CATCH_UP_PAGE
-            for event in events:
-                if sub.wants(event):
-                    self._send(event.frame_for(self._sink.deflate))
-                    sub.delivered += 1
-            sub.cursor = target if complete else events[-1].position
+            events, sub.cursor = await replay.after(sub.cursor, hub.position)
+            deflate = self._sink.deflate
+            frames = [event.frame_for(deflate) for event in events if sub.wants(event)]
+            if frames:
+                # One write for the page: a wave of resumes costs a write per socket, not per event.
+                self._send(b"".join(frames))
+                sub.delivered += len(frames)
             if self._sink.buffered() > hub.max_buffered_bytes // 2:
                 await self._sink.drained()
 
@@ -222,7 +251,7 @@ class Session:
             )
         self._hub.detach(self.subscriber)
         self.subscriber.cursor = position
-        self._catch_up = asyncio.create_task(self._catch_up_then_go_live())
+        self._catch_up = asyncio.create_task(self._catch_up_or_close())
 
     def _unsubscribe(self, request: m.UnsubscribeRequest) -> None:
         topics = self._topics(m.as_list(request.topics), request.id)

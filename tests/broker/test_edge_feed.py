@@ -154,4 +154,4 @@ async def test_subscribers_are_told_to_resume_when_the_broker_goes_away(redis: R
             await sink.gone.wait()
         assert not feed.ready
 
-    assert sink.closed_with == BROKER_LOST_CLOSE == 1012
+    assert sink.closed_with == BROKER_LOST_CLOSE == 1013

@@ -110,7 +110,7 @@ async def test_no_loss_when_redis_restarts_and_subscribers_are_told_to_resume(da
             await asyncio.to_thread(running.redis.restart)
 
         subscribers = await _run(running, database_url, "broker: redis restarted", fault)
-        assert 1012 in {code for s in subscribers for code in s.closes}
+        assert 1013 in {code for s in subscribers for code in s.closes}
 
 
 async def test_no_loss_when_postgresql_restarts_under_the_relay(database_url: str, postgres: PgServer) -> None:
