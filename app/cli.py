@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (PORT)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (one per core is typical)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
+    serve.add_argument(
+        "--role",
+        choices=("all", "ingest", "relay", "edge"),
+        help="what this process does (ROLE): all (default), or ingest, relay, edge with BROKER_URL",
+    )
 
     commands_.add_parser("migrate", help="apply the database migrations and exit")
 
@@ -175,7 +180,12 @@ def _run(args: argparse.Namespace) -> int:
             return commands.run(args.command, args, _write)  # reports every problem itself
         with plain_problems():
             return commands.run(args.command, args, _write)
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
+    given = (
+        ("host", getattr(args, "host", None)),
+        ("port", getattr(args, "port", None)),
+        ("role", getattr(args, "role", None)),
+    )
+    overrides = {k: v for k, v in given if v}
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, json_format=settings.json_logs)
     with plain_problems(settings):

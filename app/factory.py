@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
 from app.api import (
@@ -26,6 +28,8 @@ from app.api import (
 )
 from app.asgi import OpsBridgeApp, webhook_endpoints
 from app.auth.tokens import TokenVerifier
+from app.broker.edge_feed import EdgeFeed
+from app.broker.relay import Relay
 from app.client import routes as client_routes
 from app.config import ConfigError, Settings
 from app.console import routes as console_routes
@@ -40,7 +44,7 @@ from app.monitoring_jobs import register_monitoring_jobs
 from app.observability.requests import RequestIdMiddleware
 from app.ops.retention import register_delivery_jobs
 from app.ratelimit import BucketsByKey
-from app.runtime import Runtime, SenderLimits, replay_over
+from app.runtime import Feed, NoFeed, Runtime, SenderLimits, log_reader, newest_reader, replay_over
 from app.store import event_retention as retention
 
 _log = logging.getLogger(__name__)
@@ -53,6 +57,52 @@ JobRegistrar = Callable[[Jobs, Settings], None]
 _JOB_REGISTRARS: list[JobRegistrar] = [retention.register_jobs, register_monitoring_jobs, register_delivery_jobs]
 
 
+def _feed(settings: Settings, hub: Hub, listen_url: str, engine: AsyncEngine) -> Feed:
+    """What feeds this process's hub, by its role (docs/deployment.md#roles)."""
+    if settings.role == "all":
+        return Listener(listen_url, hub, poll_interval=settings.listener_poll_interval)
+    if settings.role != "edge":
+        return NoFeed()
+    assert settings.broker_url is not None  # load_settings refuses a role without it
+    return EdgeFeed(
+        settings.broker_url.get_secret_value(),
+        settings.broker_stream,
+        hub,
+        read_log=log_reader(engine),
+        newest_position=newest_reader(engine),
+    )
+
+
+def _relay(settings: Settings, listen_url: str) -> Relay | None:
+    if settings.role != "relay":
+        return None
+    assert settings.broker_url is not None
+    return Relay(
+        listen_url=listen_url,
+        broker_url=settings.broker_url.get_secret_value(),
+        stream_name=settings.broker_stream,
+        max_events=settings.broker_stream_max_events,
+        poll_interval=settings.listener_poll_interval,
+    )
+
+
+def _side_tasks(listener: Feed, relay: Relay | None) -> list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]:
+    tasks: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+    if isinstance(listener, Listener | EdgeFeed):
+        tasks.append(("event-listener", listener.run))
+    if relay is not None:
+        tasks.append(("relay", relay.run))
+    return tasks
+
+
+async def _wait_ready(listener: Listener | EdgeFeed) -> None:
+    try:
+        async with asyncio.timeout(_LISTENER_START_TIMEOUT):
+            await listener.wait_ready()
+    except TimeoutError:
+        _log.error("event feed not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
+
+
 def create_app(settings: Settings) -> OpsBridgeApp:
     install_redaction()
     if settings.database_url is None:
@@ -63,17 +113,28 @@ def create_app(settings: Settings) -> OpsBridgeApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
-            database_url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow
+            database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            keep_idle=settings.role != "edge",
+            application_name="ops-bridge" if settings.role == "all" else f"ops-bridge-{settings.role}",
         )
         hub = Hub(max_buffered_bytes=settings.ws_max_buffered_bytes, recent_capacity=settings.replay_buffer_events)
-        listener = Listener(listen_url, hub, poll_interval=settings.listener_poll_interval)
+        listener = _feed(settings, hub, listen_url, engine)
+        relay = _relay(settings, listen_url)
         app.state.runtime = Runtime(
             settings=settings,
             engine=engine,
             hub=hub,
             listener=listener,
+            relay=relay,
             verifier=TokenVerifier.from_settings(settings),
-            replay=replay_over(engine, hub, concurrency=settings.replay_max_concurrent_reads),
+            replay=replay_over(
+                engine,
+                hub,
+                concurrency=settings.replay_max_concurrent_reads,
+                stream=listener if isinstance(listener, EdgeFeed) else None,
+            ),
             sender_limits=SenderLimits(settings.webhook_rate_limit_per_second),
             auth_failures=BucketsByKey(
                 rate=settings.webhook_auth_failures_per_minute / 60.0, burst=settings.webhook_auth_failures_per_minute
@@ -83,25 +144,24 @@ def create_app(settings: Settings) -> OpsBridgeApp:
         app.state.runtime.outbound.start()
         # Its own direct connection: a session lock cannot go through a transaction pooler.
         jobs = Jobs(engine, Leadership(listen_url))
-        for register in _JOB_REGISTRARS:
-            register(jobs, settings)
-        listening = asyncio.create_task(listener.run(), name="event-listener")
-        jobs.start()
+        if settings.role != "edge":  # an edge holds no connection of its own: their number must not cost any
+            for register in _JOB_REGISTRARS:
+                register(jobs, settings)
+            jobs.start()
+        tasks = [asyncio.create_task(run(), name=name) for name, run in _side_tasks(listener, relay)]
         try:
-            try:
-                async with asyncio.timeout(_LISTENER_START_TIMEOUT):
-                    await listener.wait_ready()
-            except TimeoutError:
-                _log.error("event listener not connected after %.0fs; serving, not ready", _LISTENER_START_TIMEOUT)
+            if isinstance(listener, Listener | EdgeFeed):
+                await _wait_ready(listener)
             yield
         finally:
             await app.state.runtime.outbound.stop()
             for writer in app.state.runtime.writers.values():
                 await writer.stop()
-            await jobs.stop()
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
+            if settings.role != "edge":
+                await jobs.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await engine.dispose()
 
     app = FastAPI(

@@ -24,7 +24,7 @@ import os
 from app.db import failures
 from app.db.driver import PgConnection, connect
 from app.db.lock_keys import LEADER_KEY, LEADER_NAMESPACE
-from app.observability.metrics import LEADER
+from app.observability.metrics import LEADER, LEADS
 
 _log = logging.getLogger(__name__)
 
@@ -44,8 +44,15 @@ class LeadershipLost(RuntimeError):
 class Leadership:
     """The process's bid for the leader's lock, kept for as long as `run()` runs."""
 
-    def __init__(self, url: str, *, check_seconds: float = CHECK_SECONDS) -> None:
+    def __init__(
+        self, url: str, *, check_seconds: float = CHECK_SECONDS, key: int = LEADER_KEY, duty: str = "jobs"
+    ) -> None:
+        """`key` (app/db/lock_keys.py, in LEADER_NAMESPACE) names the lock; `duty` names what its
+        holder does, in logs and in the `ops_bridge_leads{duty}` gauge."""
         self._url = url
+        self._key = key
+        self._duty = duty
+        self._gauge = LEADER if key == LEADER_KEY else LEADS.labels(duty=duty)
         self._check_seconds = check_seconds
         self._leading = asyncio.Event()
         self._following = asyncio.Event()
@@ -84,14 +91,14 @@ class Leadership:
         ) as conn:
             # A role's statement_timeout must not cut the wait short: waiting is this session's job.
             await conn.execute("SET statement_timeout = 0")
-            await conn.execute("SELECT pg_advisory_lock(%s, %s)", (LEADER_NAMESPACE, LEADER_KEY))
+            await conn.execute("SELECT pg_advisory_lock(%s, %s)", (LEADER_NAMESPACE, self._key))
             self._take_over()
             while True:
                 await self._check(conn)
                 await asyncio.sleep(self._check_seconds)
 
     async def _check(self, conn: PgConnection) -> None:
-        row = await (await conn.execute(_HOLDS, (LEADER_NAMESPACE, LEADER_KEY))).fetchone()
+        row = await (await conn.execute(_HOLDS, (LEADER_NAMESPACE, self._key))).fetchone()
         if not row or not row[0]:
             raise LeadershipLost(
                 "this process took the leader's lock but its session does not hold it: DATABASE_LISTEN_URL "
@@ -99,17 +106,21 @@ class Leadership:
             )
 
     def _take_over(self) -> None:
-        _log.info("leading the fleet's periodic jobs (process %d)", os.getpid())
+        _log.info("leading the fleet's %s (process %d)", self._duty_text, os.getpid())
         self._following.clear()
         self._leading.set()
-        LEADER.set(1)
+        self._gauge.set(1)
 
     def _step_down(self, level: int) -> None:
         if self._leading.is_set():
-            _log.log(level, "no longer leading the fleet's periodic jobs (process %d)", os.getpid())
+            _log.log(level, "no longer leading the fleet's %s (process %d)", self._duty_text, os.getpid())
         self._leading.clear()
         self._following.set()
-        LEADER.set(0)
+        self._gauge.set(0)
+
+    @property
+    def _duty_text(self) -> str:
+        return "periodic jobs" if self._duty == "jobs" else self._duty
 
     def _report(self, exc: Exception, *, first: bool) -> None:
         if isinstance(exc, LeadershipLost):

@@ -87,6 +87,7 @@ def serve(settings: Settings, *, migrate: bool, workers: int = 1, banner: bool =
         if workers > 1:
             # Worker processes import app.main, which reads the environment.
             os.environ["DATABASE_URL"] = url
+            os.environ["ROLE"] = settings.role
             if settings.jwt_secret is not None and "JWT_SECRET" not in os.environ:
                 os.environ["JWT_SECRET"] = settings.jwt_secret.get_secret_value()
             from app.observability.multiprocess import MetricsAwareMultiprocess, shared_metrics_dir

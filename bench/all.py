@@ -25,10 +25,12 @@ from typing import Any
 
 from bench import harness
 
-WORKLOADS = ("ceilings", "ingest", "fanout", "latency", "scale", "storm", "reconnect_wave", "screens", "retention")
+WORKLOADS = (
+    "ceilings", "ingest", "fanout", "latency", "scale", "storm", "reconnect_wave", "screens", "retention", "broker",
+)  # fmt: skip
 # Workloads run with one worker only (their figures are about one process's path; retention runs in the
 # leader alone).
-_ONE_WORKER = ("storm", "reconnect_wave", "screens", "retention")
+_ONE_WORKER = ("storm", "reconnect_wave", "screens", "retention", "broker")
 # Every figure of the last run, for rewriting the page without measuring again.
 RESULTS = harness.ROOT / ".bench-results.json"
 
@@ -165,6 +167,7 @@ def targets_table(f: Figures) -> list[str]:
             ("15.5", f"retention: {table} purged/s ≥ 5× ingest accepted/s", fmt(purged), f"ingest {fmt(ingest)}",
              fmt(ratio(purged, ingest), 1), at_least(ratio(purged, ingest), 5))
         )  # fmt: skip
+    rows += _broker_rows(f)
     lost = [name for name in WORKLOADS if f.failed(name)]
     lines = [
         "| # | target | ours (1 worker) | reference | ratio | verdict |",
@@ -176,6 +179,23 @@ def targets_table(f: Figures) -> list[str]:
         f"{'all runs' if not lost else 'FAILED in ' + ', '.join(lost)} | | | {verdict(not lost)} |"
     )
     return lines
+
+
+def _broker_rows(f: Figures) -> list[tuple[str, str, str, str, str, bool | None]]:
+    """Issue 17: with a broker, the p99 at 20 webhooks/s at most 5 ms above PostgreSQL only, and one
+    event-log read per event whatever the number of edges."""
+    rows: list[tuple[str, str, str, str, str, bool | None]] = []
+    for edges in (1, 2, 4):
+        label = f"{edges} socket process{'es' if edges > 1 else ''}"
+        p99, p99_pg = f.get("broker", f"broker, {label}", "p99_ms"), f.get("broker", f"postgres, {label}", "p99_ms")
+        reads = f.get("broker", f"broker, {label}", "log_reads_per_event")
+        ok = None if p99 is None or p99_pg is None or reads is None else p99 <= p99_pg + 5 and reads <= 1.0
+        rows.append(
+            ("17", f"broker, 1 relay + {edges} edge(s): p99 at 20/s ≤ PostgreSQL-only + 5 ms; log reads/event ≤ 1 "
+             f"({fmt(reads, 2)})", f"{fmt(p99, 1)} ms", f"{fmt(p99_pg, 1)} ms (postgres only)",
+             fmt(ratio(p99, p99_pg), 2), ok)
+        )  # fmt: skip
+    return rows
 
 
 def processes_table(f: Figures) -> list[str]:

@@ -121,6 +121,17 @@ def test_production_refuses_to_start_without_its_secrets_and_says_which() -> Non
     assert "JIRA_WEBHOOK_SECRET" in result.stderr
 
 
+def test_serve_with_a_role_but_no_broker_refuses_and_says_which_setting() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BROKER_URL"}
+    result = _cli("serve", "--role", "edge", env={**env, "DATABASE_URL": "postgresql://x@localhost/x"})
+    unknown = _cli("serve", "--role", "router")
+
+    assert result.returncode == 2
+    assert "ROLE=edge needs BROKER_URL" in result.stderr
+    assert unknown.returncode == 2
+    assert "invalid choice: 'router'" in unknown.stderr
+
+
 @pytest.mark.timeout(240)
 async def test_serve_runs_its_own_database_stops_it_on_ctrl_c_and_finds_the_data_again() -> None:
     with cluster_directory("cli") as tmp_path:

@@ -91,7 +91,7 @@ def test_compose_runs_postgres_a_migration_job_and_the_service_with_settings_the
     services = _compose()["services"]
     postgres, migrate, service = services["postgres"], services["migrate"], services["ops-bridge"]
 
-    assert set(services) == {"postgres", "migrate", "ops-bridge"}
+    assert {n for n, s in services.items() if "profiles" not in s} == {"postgres", "migrate", "ops-bridge"}
     for name in ("migrate", "ops-bridge"):
         unknown = set(services[name]["environment"]) - SETTINGS
         assert unknown == set(), f"{name} sets variables that are no setting: {unknown}"
@@ -107,6 +107,27 @@ def test_compose_runs_postgres_a_migration_job_and_the_service_with_settings_the
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert "pgdata:/var/lib/postgresql/data" in postgres["volumes"]
     assert "pgdata" in _compose()["volumes"]
+
+
+def test_the_broker_profile_runs_redis_and_each_role_with_settings_the_code_knows(tmp_path: Path) -> None:
+    services = _compose()["services"]
+    roles = {name: s for name, s in services.items() if s.get("profiles") == ["broker"] and name != "redis"}
+    config = _compose_config(tmp_path, {**_SECRETS, "COMPOSE_PROFILES": "broker"})
+
+    assert services["redis"]["profiles"] == ["broker"]
+    assert {name: s["command"][-2:] for name, s in roles.items()} == {
+        "relay": ["--role", "relay"], "ingest": ["--role", "ingest"], "edge": ["--role", "edge"]
+    }  # fmt: skip
+    for name, service in roles.items():
+        assert set(service["environment"]) - SETTINGS == set(), name
+        assert service["environment"]["BROKER_URL"].startswith("redis://redis:")
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert _healthcheck_path(service["healthcheck"]["test"]) == _liveness_path()
+    for name in ("ingest", "edge"):
+        assert _resolved(roles[name]["ports"][0]).startswith("127.0.0.1:")
+    assert config.returncode == 0, config.stderr
+    assert "--role" in config.stdout
 
 
 def test_compose_publishes_the_port_on_loopback_only_and_checks_liveness() -> None:

@@ -118,7 +118,7 @@ def _close_codes() -> set[int]:
     """Close codes the service sends: every constant its socket and event code closes with, and
     uvicorn's 1009 (frame over WS_MAX_MESSAGE_BYTES) and 1011 (keepalive ping unanswered)."""
     sources = "\n".join(
-        p.read_text() for p in [*(ROOT / "app" / "ws").glob("*.py"), *(ROOT / "app" / "events").glob("*.py")]
+        p.read_text() for folder in ("ws", "events", "broker") for p in (ROOT / "app" / folder).glob("*.py")
     )
     names = set(re.findall(r"close(?:_with)?\((?:messages\.)?([A-Z_]+)\b", sources))
     values = dict(re.findall(r"^(_?[A-Z_]+) = (\d+)\b", sources, re.MULTILINE))

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("senders", ["app.senders"]),
     ("use cases", ["app.ingest"]),
     ("fan-out", ["app.fanout"]),
+    ("broker", ["app.broker"]),
     ("process", ["app.runtime", "app.monitoring_jobs"]),
     ("socket", ["app.ws"]),
     ("http", ["app.api", "app.console", "app.client"]),

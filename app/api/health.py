@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
+from app.api import role_health
 from app.db.revision import schema_state
+from app.fanout.listener import Listener
 from app.logs import redact
 from app.runtime import Runtime, runtime_of
 
@@ -89,6 +91,8 @@ async def readyz(request: Request) -> JSONResponse:
     """The database answers within 3 s, its schema is one this release runs on, and the event listener is
     connected. A load balancer sends traffic only to a ready process."""
     runtime = runtime_of(request)
+    if runtime.settings.role != "all":
+        return await _role_readiness(runtime)
     reasons: dict[str, str] = {}
     database_reason, schema_reason = await _database(runtime)
     if database_reason is not None:
@@ -110,6 +114,30 @@ async def readyz(request: Request) -> JSONResponse:
     body["listener"] = _listener_details(runtime)
     if runtime.hub.started:
         body["position"] = runtime.hub.position
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+async def _role_readiness(runtime: Runtime) -> JSONResponse:
+    """ingest, relay, edge: each checks what it depends on (app/api/role_health.py)."""
+    found: dict[str, str | None] = {}
+    body: dict[str, object] = {"role": runtime.settings.role}
+    feed = runtime.edge_feed
+    if feed is None:
+        found["database"], found["schema"] = await _database(runtime)
+    if runtime.relay is not None:
+        found["relay"] = role_health.relay_reason(runtime.relay)
+        if found["database"] is None:
+            body["relay"] = await role_health.relay_lag(runtime, runtime.relay)
+    if feed is not None:
+        found["broker"] = role_health.edge_reason(feed)
+        body["broker"] = await role_health.edge_details(feed)
+        if runtime.hub.started:
+            body["position"] = runtime.hub.position
+    reasons = {name: reason for name, reason in found.items() if reason is not None}
+    checks = {name: "down" if reason else "ok" for name, reason in found.items()}
+    body = {"status": "not ready" if reasons else "ready", "checks": checks, **body}
+    if reasons:
+        body["reasons"] = reasons
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 
@@ -142,7 +170,7 @@ def _listener(runtime: Runtime) -> str | None:
 def _notify(runtime: Runtime) -> tuple[str, dict[str, str]]:
     """Whether NOTIFY reaches the listener: the check's value, and a warning when degraded."""
     listener = runtime.listener
-    if not listener.ready:
+    if not isinstance(listener, Listener) or not listener.ready:
         return "unknown", {}
     if listener.doorbell.degraded:
         return "degraded", {"notify": listener.doorbell.explain()}

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     listener_poll_interval: float = Field(default=1.0, gt=0)
     replay_buffer_events: int = Field(default=4096, ge=1)
     replay_max_concurrent_reads: int = Field(default=2, ge=1)
+    # Past one PostgreSQL's reads (docs/deployment.md#roles): a relay publishes the log to a
+    # Redis Stream, socket edges follow it. Unset: every process reads the log itself.
+    role: Literal["all", "ingest", "relay", "edge"] = "all"
+    broker_url: SecretStr | None = None
+    broker_stream: str = Field(default="ops-bridge:events", min_length=1)
+    broker_stream_max_events: int = Field(default=100_000, ge=100)
     event_retention_hours: float = Field(default=168.0, gt=0)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
@@ -128,7 +134,7 @@ class Settings(BaseSettings):
     # `NAME=` (as an .env template leaves it) is unset, never an empty secret:
     # an empty HMAC key is a key anyone can sign with.
     @field_validator(
-        "database_url", "jwt_secret", "jwt_public_key", "jwt_jwks_file", "jwt_audience", "jwt_issuer",
+        "database_url", "broker_url", "jwt_secret", "jwt_public_key", "jwt_jwks_file", "jwt_audience", "jwt_issuer",
         "jira_webhook_secret", "jira_webhook_token", "alert_webhook_token", "grafana_webhook_secret",
         mode="before",
     )  # fmt: skip
@@ -331,6 +337,11 @@ def refusals(settings: Settings) -> list[str]:
 
 
 def _refuse_unsafe(settings: Settings) -> None:
+    if settings.role != "all" and settings.broker_url is None:
+        raise ConfigError(
+            f"ROLE={settings.role} needs BROKER_URL (redis://host:6379/0): the roles meet in the broker; "
+            "unset ROLE (all) to run every part in one process without one"
+        )
     problems = refusals(settings)
     if problems:
         where = "in production" if settings.production else "with these settings"

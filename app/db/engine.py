@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.db.urls import sqlalchemy_url
 
@@ -25,18 +26,31 @@ from app.db.urls import sqlalchemy_url
 POOLER_SAFE: dict[str, Any] = {"prepare_threshold": None}
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """The pool: `pool_size` connections kept, `max_overflow` more opened under load and closed after."""
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    keep_idle: bool = True,
+    application_name: str = "ops-bridge",
+) -> AsyncEngine:
+    """The pool: `pool_size` connections kept, `max_overflow` more opened under load and closed after.
+
+    `keep_idle=False`: no connection is kept between uses (a socket edge, which reads the database
+    only for old resumes: hundreds of edges must not hold hundreds of idle connections)."""
+    sizes: dict[str, Any] = (
+        {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 5}
+        if keep_idle
+        else {"poolclass": NullPool}
+    )
     return create_async_engine(
         sqlalchemy_url(database_url),
-        pool_size=pool_size,
-        max_overflow=max_overflow,
+        **sizes,
         # No pre-ping: it costs a round trip per request. A connection killed
         # under us fails its request with 503 (the sender retries) and is
         # discarded by the pool; recycling bounds how long any one lives.
         pool_recycle=1800,
-        pool_timeout=5,
-        connect_args={"connect_timeout": 5, "application_name": "ops-bridge", **POOLER_SAFE},
+        connect_args={"connect_timeout": 5, "application_name": application_name, **POOLER_SAFE},
         # Event messages are stored as the exact JSON text subscribers receive.
         json_serializer=_dumps,
         json_deserializer=orjson.loads,

@@ -19,8 +19,9 @@ other.
         ENTITY_NAMESPACE    per-entity serialization, key hashtext(name) (app/store/locks.py)
         JOB_NAMESPACE       one run of a job per tick, key crc32(job name) (app/jobs.py)
         ALERT_NAMESPACE     alert lock buckets, key hashtext(id) & mask (app/store/alerts.py)
-        LEADER_NAMESPACE    the fleet's leader, key LEADER_KEY, session-level on a direct
-                            connection (app/leader.py)
+        LEADER_NAMESPACE    the fleet's leaders, session-level on a direct connection
+                            (app/leadership.py): LEADER_KEY the periodic jobs' leader,
+                            RELAY_KEY the one active relay (app/broker/relay.py)
 """
 
 from __future__ import annotations
@@ -36,3 +37,4 @@ ALERT_NAMESPACE: Final = 3
 LEADER_NAMESPACE: Final = 4
 
 LEADER_KEY: Final = 1
+RELAY_KEY: Final = 2

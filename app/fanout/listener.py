@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
@@ -24,7 +26,7 @@ from app.db import driver
 from app.db.schema import EVENTS_CHANNEL
 from app.fanout import log
 from app.fanout.doorbell import Doorbell
-from app.fanout.hub import Hub
+from app.fanout.frames import Event
 from app.observability import metrics
 
 _log = logging.getLogger(__name__)
@@ -36,8 +38,25 @@ _MIN_BACKOFF = 0.1
 _MAX_BACKOFF = 5.0
 
 
+class Fed(Protocol):
+    """What the listener feeds: the hub, or a relay's publisher to the broker (app/broker/relay.py)."""
+
+    @property
+    def started(self) -> bool: ...
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def recent_capacity(self) -> int: ...
+
+    def start_at(self, position: int, recent: Sequence[Event] = (), *, holds_after: int | None = None) -> None: ...
+
+    async def publish(self, events: Sequence[Event]) -> None: ...
+
+
 class Listener:
-    def __init__(self, listen_url: str, hub: Hub, *, poll_interval: float) -> None:
+    def __init__(self, listen_url: str, hub: Fed, *, poll_interval: float) -> None:
         self._url = listen_url
         self._hub = hub
         self._poll_interval = poll_interval

@@ -83,7 +83,7 @@ REPLAY_READS = Counter(
     "read for another connection (shared), or read from the database (database: one query each)",
     ["source"],
 )
-REPLAY_SOURCES = ("memory", "shared", "database")
+REPLAY_SOURCES = ("memory", "shared", "database", "broker")
 
 # The event log and this process's listener.
 EVENT_LOG_POSITION = Gauge(
@@ -101,11 +101,39 @@ LISTENER_LAG_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 
+# Reads of the event log for live events (the listener's, and an edge filling a gap the broker
+# left): with a broker, one process (the relay) reads per commit, whatever the number of edges.
+EVENT_LOG_READS = Counter("ops_bridge_event_log_reads", "Reads of the event log for live events, by reader", ["reader"])
+_LISTENER_READS = EVENT_LOG_READS.labels(reader="listener")
+EDGE_GAP_READS = EVENT_LOG_READS.labels(reader="edge_gap")
+
+# The broker (app/broker/): what the relay published, what an edge took from it.
+BROKER_PUBLISHED = Counter("ops_bridge_broker_published", "Events the relay added to the broker's stream")
+BROKER_REFUSED = Counter(
+    "ops_bridge_broker_refused", "Events the broker's stream already held when the relay added them (a takeover)"
+)
+BROKER_RECEIVED = Counter("ops_bridge_broker_received", "Events this edge took from the broker's stream")
+BROKER_CONNECTED = Gauge(
+    "ops_bridge_broker_connected",
+    "1 while this process follows (edge) or feeds (relay) the broker",
+    multiprocess_mode="livesum",
+)
+BROKER_RECONNECTS = Counter("ops_bridge_broker_reconnects", "Times the connection to the broker was lost and re-made")
+BROKER_LAG_SECONDS = Histogram(
+    "ops_bridge_broker_lag_seconds",
+    "From an event's created_at to this edge taking it from the broker",
+    buckets=_LATENCY_BUCKETS,
+)
+
 # The fleet's periodic jobs (app/jobs.py), run by the leader alone (app/leadership.py).
 LEADER = Gauge(
     "ops_bridge_leader",
     "1 while this process leads the fleet's periodic jobs (one process of the fleet does)",
     multiprocess_mode="livesum",
+)
+# Other leaders of the fleet (app/leadership.py), by what they do: `relay` (app/broker/relay.py).
+LEADS = Gauge(
+    "ops_bridge_leads", "1 while this process holds the fleet's lock for a duty", ["duty"], multiprocess_mode="livesum"
 )
 JOB_RUNS = Counter(
     "ops_bridge_job_runs", "Ticks of each periodic job this process ran (only the leader runs them)", ["job"]
@@ -145,6 +173,7 @@ def events_offered(events: Iterable[_Read], delivered: int, seconds: float) -> N
 
 def listener_read(events: Iterable[_Read]) -> None:
     """The listener read `events` (oldest first) from the log."""
+    _LISTENER_READS.inc()
     now = time.time()
     newest = 0
     for event in events:

@@ -136,8 +136,10 @@ _INFO = {
     "description": (
         "The WebSocket stream of `GET /api/ws`: the contract's messages `{type, action, data, timestamp}` plus `id`, "
         "the event's position in the global event log. A refused handshake gets an HTTP status (400, 401, 403, "
-        "429, 503) with an error body. Close codes: 1001 server going away, 1008 rate limit, 1009 frame too large, "
-        "1011 ping unanswered, 1013 replay could not read the log (resume again), 4001 token expired, 4008 slow "
+        "404 on a process without sockets, 429, 503) with an error body. Close codes: 1001 server going away, "
+        "1008 rate limit, 1009 frame too large, "
+        "1011 ping unanswered, 1013 replay could not read the log or an edge lost the broker (resume again), "
+        "4001 token expired, 4008 slow "
         "consumer; reconnect with `?last_event_id=`. "
         "Generated from the models the service sends and parses; see docs/protocol.md and docs/asyncapi.md."
     ),

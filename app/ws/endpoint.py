@@ -31,6 +31,10 @@ async def stream(websocket: WebSocket) -> None:
         _log.error("/api/ws needs the server started by 'ops-bridge serve' (BridgeWebSocketProtocol)")
         await _deny(websocket, 500, "SERVER_MISCONFIGURED", "WebSocket transport unavailable")
         return
+    if not runtime.serves_sockets:
+        role = runtime.settings.role
+        await _deny(websocket, 404, "NOT_FOUND", f"this process (ROLE={role}) holds no sockets: connect to an edge")
+        return
     if not runtime.listener.ready:
         await _deny(websocket, 503, "NOT_READY", "not connected to the event log yet; retry shortly")
         return

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psycopg
@@ -90,6 +90,23 @@ class Cluster:
         self._stack.close()
 
 
+class Reachable(Protocol):
+    """Processes a client may go to: a whole cluster, or those of one role (tests/broker/)."""
+
+    def live(self) -> list[ServerProcess]: ...
+
+
+@dataclass
+class OfRole:
+    """The live processes of `cluster` started with ROLE=`role`."""
+
+    cluster: Cluster
+    role: str
+
+    def live(self) -> list[ServerProcess]:
+        return [p for p in self.cluster.live() if self.cluster.overrides[p.port].get("ROLE") == self.role]
+
+
 @contextlib.contextmanager
 def cluster(database_url: str, size: int) -> Iterator[Cluster]:
     running = Cluster(database_url)
@@ -108,7 +125,7 @@ class Subscriber:
 
     name: str
     claims: dict[str, Any]
-    cluster: Cluster
+    cluster: Reachable
     received: list[int] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     duplicates: int = 0
@@ -198,7 +215,7 @@ class Sender:
     """Posts Jira deliveries at a steady rate to live processes, retrying a failed
     delivery with the same identifier until it is accepted, as Jira does."""
 
-    def __init__(self, cluster: Cluster, rate: float, description_bytes: int = 0) -> None:
+    def __init__(self, cluster: Reachable, rate: float, description_bytes: int = 0) -> None:
         self.cluster = cluster
         self.interval = 1.0 / rate
         # Incompressible, so a stalled reader's buffers fill whether or not it accepted deflate.
@@ -307,19 +324,22 @@ async def stream_through(
     description_bytes: int = 0,
     first_reads_slowly: bool = False,
     while_fault_runs: bool = False,
+    subscribe_to: Reachable | None = None,
+    send_to: Reachable | None = None,
 ) -> list[Subscriber]:
     """Two dozen subscribers with different claims on `running`, a steady stream of
     `deliveries` Jira deliveries (and more for as long as `fault` runs, when
     `while_fault_runs`), `fault` injected meanwhile; then every subscriber must hold
     exactly the events its claims let it see, once each and in order, and every
     delivery must be stored once. The figures go to the run's report."""
-    subscribers = [Subscriber(f"sub-{i}", CLAIMS[i % len(CLAIMS)], running) for i in range(SUBSCRIBERS)]
+    subscribe_to, send_to = subscribe_to or running, send_to or running
+    subscribers = [Subscriber(f"sub-{i}", CLAIMS[i % len(CLAIMS)], subscribe_to) for i in range(SUBSCRIBERS)]
     subscribers[0].small_receive_buffer = first_reads_slowly
     following = [asyncio.create_task(s.run()) for s in subscribers]
     try:
         async with asyncio.timeout(30):
             await asyncio.gather(*(s.connected.wait() for s in subscribers))
-        sender = Sender(running, rate, description_bytes)
+        sender = Sender(send_to, rate, description_bytes)
         injected = asyncio.ensure_future(fault(running, subscribers, sender))
         await asyncio.gather(sender.send(deliveries, until=injected if while_fault_runs else None), injected)
         expected = {s.name: visible_events(database_url, principal_for(s.claims)) for s in subscribers}
