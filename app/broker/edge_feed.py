@@ -99,7 +99,7 @@ class EdgeFeed:
         self._connected.clear()
         metrics.BROKER_CONNECTED.set(0)
         # Never silent: a subscriber told to resume goes to an edge that hears the broker.
-        self._hub.close_all(BROKER_LOST_CLOSE, "the event broker is unreachable from this process: resume again")
+        self._hub.feed_lost(BROKER_LOST_CLOSE, "the event broker is unreachable from this process: resume again")
 
     async def _follow(self, client: stream.Client) -> None:
         await client.ping()
@@ -107,6 +107,7 @@ class EdgeFeed:
             newest = await stream.last_position(client, self._stream)
             self._hub.start_at(newest if newest is not None else await self._newest_position())
         self._client = client
+        self._hub.feed_back()
         self._connected.set()
         metrics.BROKER_CONNECTED.set(1)
         _log.info("edge following the broker from position %d", self._hub.position)

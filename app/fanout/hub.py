@@ -33,6 +33,16 @@ from app.observability import metrics
 _SLICE_SECONDS = 0.005
 
 
+class LiveFeedLost(Exception):
+    """The feed that brings this process its live events is lost (an edge that cannot reach the
+    broker): nobody may go live, or wait to, until it is back. Subscribers are told to resume."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 class Sink(Protocol):
     """Where a subscriber's frames go: its connection's transport, which closes itself
     when a write leaves too much unsent."""
@@ -113,6 +123,7 @@ class Hub:
         self._recent_floor = 0
         self._advanced = asyncio.Event()
         self._publishing = False
+        self._lost: LiveFeedLost | None = None
         # Subscribers whose profile changed while a publication was under way.
         self._moved: set[Subscriber] = set()
         self.delivered = 0
@@ -146,7 +157,10 @@ class Hub:
         return self._live_count
 
     def go_live(self, subscriber: Subscriber) -> bool:
-        """Make a caught-up subscriber live; False if it is behind, or a publication is under way."""
+        """Make a caught-up subscriber live; False if it is behind, or a publication is under way.
+        LiveFeedLost while the feed is lost: live, it would hear nothing."""
+        if self._lost is not None:
+            raise self._lost
         if self._publishing or subscriber.cursor < self.position:
             return False
         subscriber.live = True
@@ -207,6 +221,8 @@ class Hub:
     async def wait_beyond(self, position: int) -> None:
         """Return once the hub has published `position` (or anything after it)."""
         while self.position < position:
+            if self._lost is not None:
+                raise self._lost
             await self._advanced.wait()
 
     async def wait_idle(self) -> None:
@@ -268,6 +284,17 @@ class Hub:
             subscriber.delivered += frames[1]
             self.delivered += frames[1]
         subscriber.cursor = last
+
+    def feed_lost(self, code: int, reason: str) -> None:
+        """The live feed is gone: close every live subscriber with `code`, and refuse (LiveFeedLost)
+        anyone catching up, now or later, until `feed_back`: never a socket left open and silent."""
+        self._lost = LiveFeedLost(code, reason)
+        self.close_all(code, reason)
+        self._advanced.set()  # wake those waiting for events that will not come
+        self._advanced = asyncio.Event()
+
+    def feed_back(self) -> None:
+        self._lost = None
 
     def close_all(self, code: int, reason: str) -> None:
         for members in list(self._groups.values()):

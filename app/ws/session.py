@@ -8,6 +8,7 @@ events after it are filtered the new way, the ones before it the old way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Literal
@@ -19,7 +20,7 @@ from app.auth.tokens import TokenError
 from app.clock import utcnow
 from app.db.failures import kind_of, unavailable
 from app.errors import Forbidden, InvalidPayload, StoreUnavailable
-from app.fanout.hub import Subscriber, TopicFilter
+from app.fanout.hub import LiveFeedLost, Subscriber, TopicFilter
 from app.ingest import notifications
 from app.observability import metrics
 from app.ratelimit import TokenBucket
@@ -79,7 +80,8 @@ class Session:
         sub = self.subscriber
         if resume_from is None:
             sub.cursor = self._hub.position
-            self._hub.go_live(sub)
+            with contextlib.suppress(LiveFeedLost):  # then the catch-up below closes it, saying why
+                self._hub.go_live(sub)
         else:
             sub.cursor = resume_from
         self._send(self._confirmation(resume))
@@ -124,6 +126,10 @@ class Session:
         """Catch up; a catch-up that cannot go on closes the connection, never leaves it silent."""
         try:
             await self._catch_up_then_go_live()
+        except LiveFeedLost as lost:
+            self._hub.detach(self.subscriber)
+            if not self._sink.closed:
+                self._sink.close(lost.code, lost.reason)
         except Exception as exc:  # noqa: BLE001 - whatever it was, the client must hear to resume again
             self._cannot_replay("replaying the events it missed", exc)
 

@@ -163,3 +163,21 @@ async def test_no_subscriber_goes_live_in_the_middle_of_a_publication(
     assert not hub.go_live(late)  # still behind: it must catch up on event 1 first
     late.cursor = hub.position
     assert hub.go_live(late)
+
+
+async def test_when_the_live_feed_is_lost_no_one_stays_live_or_waits_silently_until_it_is_back(hub: Hub) -> None:
+    live = _subscriber(hub, _principal())
+    catching_up = Subscriber(principal=_principal(), sink=RecordingSink(), topics=None, cursor=0)
+    ahead = asyncio.create_task(hub.wait_beyond(5))  # a resume from a position the hub has not reached
+    await asyncio.sleep(0)
+
+    hub.feed_lost(1013, "the broker is unreachable")
+
+    assert _sink(live).closed_with == 1013
+    with pytest.raises(hub_module.LiveFeedLost):
+        await ahead
+    with pytest.raises(hub_module.LiveFeedLost):
+        hub.go_live(catching_up)
+    assert not catching_up.live
+    hub.feed_back()
+    assert hub.go_live(catching_up)
