@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr, ValidationError
+from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 
 from app.auth.tokens import TokenVerifier
+from app.broker import stream
 from app.config import Settings, refusals, settings_problems
 from app.logs import redact
 from app.ops.database import command_database
@@ -65,6 +67,8 @@ def run_check() -> Report:
         return report
     report.secrets = _secret_values(settings)
     _configuration(report, settings)
+    if settings.broker_url is not None:
+        asyncio.run(_broker(report, settings.broker_url.get_secret_value(), settings.broker_stream))
     if settings.database_url is None and settings.production:
         report.add("warn", "database", "not checked: DATABASE_URL is not set")
         return report
@@ -133,6 +137,23 @@ def _token_keys(report: Report, settings: Settings) -> None:
         if present
     ]
     report.add("ok", "tokens", "verifying with " + ", ".join(kinds))
+
+
+async def _broker(report: Report, url: str, name: str) -> None:
+    """BROKER_URL reachable, and where its stream stands (the relay fills it; edges follow it)."""
+    client = stream.connect(url)
+    try:
+        await client.ping()
+        newest = await stream.last_position(client, name)
+    except (RedisError, OSError) as exc:
+        report.add(
+            "FAIL", "broker", f"BROKER_URL cannot be reached ({_first_line(exc)}): start Redis or fix BROKER_URL"
+        )
+        return
+    finally:
+        await client.aclose()
+    where = "empty: no relay has published yet" if newest is None else f"at position {newest}"
+    report.add("ok", "broker", f"BROKER_URL answers; the stream {name!r} is {where}")
 
 
 @contextlib.contextmanager

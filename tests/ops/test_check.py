@@ -18,6 +18,7 @@ from tests.support.cli import run_cli
 from tests.support.database import PgServer
 from tests.support.outages import read_only
 from tests.support.pgbouncer import Pooler
+from tests.support.redis import redis_server
 from tests.support.server import free_port
 
 JIRA_SECRET = "jira-secret-for-the-check-test-0001"
@@ -221,3 +222,26 @@ def test_a_read_only_database_is_a_failure_that_says_writes_would_get_503(
         "FAIL  database: transactions are read-only (default_transaction_read_only is on, as on a primary being "
         "failed over): every write would get 503 DATABASE_UNAVAILABLE; point DATABASE_URL at the writable primary"
     ) in output
+
+
+def test_a_reachable_broker_is_checked_and_its_stream_position_said(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with redis_server() as redis:
+        status, output = _check_here(monkeypatch, tmp_path, _env(database_url, BROKER_URL=redis.url))
+
+    assert status == 0, output
+    assert "ok    broker: BROKER_URL answers; the stream 'ops-bridge:events' is empty" in output
+
+
+def test_an_unreachable_broker_fails_with_the_fix_and_no_password(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"redis://:broker-password-0001@127.0.0.1:{free_port()}/0"
+
+    status, output = _check_here(monkeypatch, tmp_path, _env(database_url, BROKER_URL=url))
+
+    assert status == 1
+    [failure] = [line for line in output.splitlines() if line.startswith("FAIL  broker:")]
+    assert "start Redis or fix BROKER_URL" in failure
+    assert "broker-password-0001" not in output
