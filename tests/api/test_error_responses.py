@@ -1,4 +1,5 @@
-"""One mapping from errors to answers, for FastAPI's handlers and the webhook lane alike."""
+"""The one mapping from errors to HTTP answers (app/api/error_responses.py), for FastAPI's handlers and
+the webhook lane alike; driver errors reach it through app/db/failures.py."""
 
 from __future__ import annotations
 
