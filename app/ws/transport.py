@@ -46,10 +46,13 @@ from app.edge.answers import refusal
 from app.edge.limits import limits_of
 from app.fanout.frames import DEFLATE_WINDOW_BITS
 from app.observability import metrics
+from app.observability.throttled import ThrottledWarning
 from app.ws.per_connection import Flag, Inbox
 
 EXTENSION = "ops_bridge.frame_sink"
 _log = logging.getLogger(__name__)
+# A storm may cut off hundreds at once: one line a second says so, the metric counts each.
+_slow_consumer_warning = ThrottledWarning(_log)
 
 # Close codes (docs/protocol.md lists them).
 GOING_AWAY = 1001
@@ -165,7 +168,7 @@ class BridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         """Past `max_buffered` unsent, close the connection as a slow consumer."""
         if self.transport.get_write_buffer_size() > self.max_buffered and not self.close_sent:
             metrics.DROPPED_SLOW.inc()
-            _log.warning("closing a slow consumer: more than %d bytes unsent", self.max_buffered)
+            _slow_consumer_warning("closing a slow consumer: more than %d bytes unsent", self.max_buffered)
             self.close_with(SLOW_CONSUMER, "slow consumer: reconnect with last_event_id")
 
     def close_with(self, code: int, reason: str) -> None:
