@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import uvloop
 
 from bench.subscriber_pool import upgrade_request
+from bench.ws_frames import next_frame
 
 _ID = re.compile(rb'\{"id":(\d+)')
 _COMPLETE = b'"complete":true'
@@ -141,26 +142,15 @@ class Subscriber(asyncio.Protocol):
         self._frames()
 
     def _frames(self) -> None:
-        buf, pos, size = self.buffer, 0, len(self.buffer)
-        while size - pos >= 2:
-            opcode, length, start = buf[pos] & 0x0F, buf[pos + 1] & 0x7F, pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
-            end = start + length
-            if end > size:
-                break
+        buf, pos = self.buffer, 0
+        while (frame := next_frame(buf, pos)) is not None:
+            opcode, start, end = frame
             if opcode == _OP_TEXT:
                 self._message(buf, start, end)
             elif opcode == _OP_PING:
                 self._pong(bytes(buf[start:end]))
             elif opcode == _OP_CLOSE:
-                code = int.from_bytes(buf[start : start + 2], "big") if length >= 2 else 1005
+                code = int.from_bytes(buf[start : start + 2], "big") if end - start >= 2 else 1005
                 self.shared.close_codes[code] = self.shared.close_codes.get(code, 0) + 1
                 assert self.transport is not None
                 self.transport.close()

@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 
 import uvloop
 
+from bench.ws_frames import next_frame
+
 MARK = re.compile(rb"bench (\d+) (\d+)")
 # Latency histogram buckets: 0.1 ms.
 BUCKET_NS = 100_000
@@ -121,20 +123,9 @@ class Client(asyncio.Protocol):
         self._frames()
 
     def _frames(self) -> None:
-        buf, pos, size = self.buffer, 0, len(self.buffer)
-        while size - pos >= 2:
-            opcode, length, start = buf[pos] & 0x0F, buf[pos + 1] & 0x7F, pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
-            end = start + length
-            if end > size:
-                break
+        buf, pos = self.buffer, 0
+        while (frame := next_frame(buf, pos)) is not None:
+            opcode, start, end = frame
             if opcode in (_OP_TEXT, _OP_BINARY, _OP_CONTINUATION):
                 self._message(buf, start, end)
             elif opcode == _OP_PING:
