@@ -49,6 +49,7 @@ def uvicorn_config(settings: Settings, app: object, *, workers: int = 1) -> uvic
         port=settings.port,
         workers=workers,
         lifespan="on",
+        interface="asgi3",  # app.asgi.OpsBridgeApp's __call__ returns its awaitable instead of being a coroutine
         loop="uvloop",
         http=EdgeHttpProtocol,
         ws=BridgeWebSocketProtocol,

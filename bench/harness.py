@@ -146,6 +146,9 @@ def service(
         "WEBHOOK_RATE_LIMIT_PER_SECOND": "0",
         # Each subscriber pool connects its sockets with one token (one user).
         "WS_MAX_CONNECTIONS_PER_USER": "100000",
+        # Ten thousand screens plus the senders' connections pass the default cap of 10,000
+        # (docs/deployment.md: raise it to what a core carries).
+        "MAX_CONNECTIONS": "100000",
         **(settings or {}),
     }
     argv = list(command or [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--workers", str(workers)])

@@ -25,7 +25,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from jose import jws, jwt
+from jose import jwk, jws, jwt
+from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError
 
 from app import dev_secret
@@ -71,6 +72,14 @@ class TokenVerifier:
         if not keys:
             raise ValueError("a token verifier needs at least one key")
         self._keys = tuple(keys)
+        # Built once: python-jose given a key's text builds its key object anew on every
+        # verification, after first trying to parse the text as JSON (a raised exception per
+        # token), which made verifying cost as much as the rest of a handshake.
+        self._built = {
+            (index, algorithm): _built(key, algorithm)
+            for index, key in enumerate(self._keys)
+            for algorithm in key.algorithms
+        }
         self._audience = audience
         self._issuer = issuer
         self._leeway = leeway_seconds
@@ -94,7 +103,13 @@ class TokenVerifier:
         except JOSEError:
             raise TokenError("malformed token") from None
         algorithm, kid = header.get("alg"), header.get("kid")
-        candidates = [k for k in self._keys if algorithm in k.algorithms and (kid is None or k.kid in (None, kid))]
+        candidates = [
+            built
+            for index, k in enumerate(self._keys)
+            if algorithm in k.algorithms
+            and (kid is None or k.kid in (None, kid))
+            and (built := self._built[(index, algorithm)]) is not None
+        ]
         if not candidates:
             raise TokenError("token algorithm or key id not accepted")
         options = {
@@ -104,17 +119,19 @@ class TokenVerifier:
             "require_iss": self._issuer is not None,
             "require_sub": True,
             "leeway": self._leeway,
+            # The signature was verified just before, by the same key: once is enough.
+            "verify_signature": False,
         }
         for candidate in candidates:
             try:
-                payload = jws.verify(token, candidate.key, [str(algorithm)])
+                payload = jws.verify(token, candidate, [str(algorithm)])
             except JOSEError:
                 continue  # not signed by this key; a rotation may have another
             _check_times(payload)
             try:
                 return jwt.decode(
                     token,
-                    candidate.key,
+                    candidate,
                     algorithms=[str(algorithm)],
                     audience=self._audience,
                     issuer=self._issuer,
@@ -125,6 +142,15 @@ class TokenVerifier:
             except JOSEError as exc:
                 raise TokenError(f"token claims rejected: {exc}") from None
         raise TokenError(_signature_hint(header))
+
+
+def _built(key: VerificationKey, algorithm: str) -> Key | None:
+    """python-jose's key object for `algorithm`, or None where the key cannot verify it
+    (a candidate that never matches, as jose's own construction failing would make it)."""
+    try:
+        return jwk.construct(key.key, algorithm)
+    except JOSEError:
+        return None
 
 
 def _signature_hint(header: dict[str, Any]) -> str:
@@ -190,11 +216,11 @@ def load_jwks(path: Path) -> list[VerificationKey]:
     """Public keys of a JWKS document, each allowed exactly its own algorithm."""
     document = json.loads(path.read_text())
     keys = []
-    for jwk in document.get("keys", []):
-        algorithm = jwk.get("alg") or {"RSA": "RS256", "EC": "ES256"}.get(jwk.get("kty", ""))
+    for entry in document.get("keys", []):
+        algorithm = entry.get("alg") or {"RSA": "RS256", "EC": "ES256"}.get(entry.get("kty", ""))
         if algorithm not in _ASYMMETRIC:
             continue  # symmetric or unknown keys do not belong in a public key set
-        keys.append(VerificationKey((algorithm,), jwk, jwk.get("kid")))
+        keys.append(VerificationKey((algorithm,), entry, entry.get("kid")))
     return keys
 
 

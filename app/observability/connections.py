@@ -3,10 +3,9 @@ connection and subscription gauges."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from app.logs import fields
@@ -34,23 +33,37 @@ class _Session(Protocol):
     def close_code(self) -> int | None: ...
 
 
-@contextlib.contextmanager
-def observed_connection(session: _Session, *, sub: str, carrier: str) -> Iterator[None]:
-    """Around a connection's whole life, from the accepted handshake to the close."""
-    started = time.monotonic()
-    metrics.connection_opened()
-    _log.info("connection opened", extra=fields(connection_id=session.id, sub=sub, carrier=carrier))
-    try:
-        yield
-    finally:
+class observed_connection:  # noqa: N801 - used as the function-style context manager it replaced
+    """Around a connection's whole life, from the accepted handshake to the close.
+
+    A class with slots, not a `@contextmanager` generator: it lives as long as the
+    connection, and the generator's frame and wrapper cost 0.4 KiB a socket."""
+
+    __slots__ = ("_carrier", "_session", "_started", "_sub")
+
+    def __init__(self, session: _Session, *, sub: str, carrier: str) -> None:
+        self._session = session
+        self._sub = sub
+        self._carrier = carrier
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = time.monotonic()
+        metrics.connection_opened()
+        _log.info(
+            "connection opened", extra=fields(connection_id=self._session.id, sub=self._sub, carrier=self._carrier)
+        )
+
+    def __exit__(self, *_exc: object) -> None:
+        session = self._session
         metrics.connection_closed(session.subscriber.topics)
         _log.info(
             "connection closed",
             extra=fields(
                 connection_id=session.id,
-                sub=sub,
-                carrier=carrier,
-                duration_s=round(time.monotonic() - started, 3),
+                sub=self._sub,
+                carrier=self._carrier,
+                duration_s=round(time.monotonic() - self._started, 3),
                 close_code=session.close_code,
                 delivered=session.subscriber.delivered,
             ),

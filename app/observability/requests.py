@@ -40,6 +40,14 @@ def new_id() -> str:
     return raw.hex()
 
 
+def with_request_id(scope: Scope) -> None:
+    """Set the request id of a connection that lives in a task of its own (uvicorn runs each
+    WebSocket so, and the task's context dies with it: nothing needs resetting), without the
+    middleware's frame, which would stay alive as long as the connection. The answers that
+    carry the id (a refused handshake's) read it from the context."""
+    request_id.set(incoming_id(scope) or new_id())
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

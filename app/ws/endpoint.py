@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 
 from app.auth.tokens import TokenError
 from app.errors import error_body
+from app.logs import request_id
 from app.observability.connections import observed_connection
+from app.observability.requests import HEADER
 from app.runtime import runtime_of
 from app.ws.handshake import accept_credentials
 from app.ws.session import Session
@@ -20,11 +22,14 @@ _log = logging.getLogger(__name__)
 
 
 async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
-    # Refuse the handshake with a real HTTP status, not an accept-then-close.
-    await websocket.send_denial_response(JSONResponse(error_body(code, message), status_code=status))
+    # Refuse the handshake with a real HTTP status, not an accept-then-close, carrying the
+    # connection's request id as every HTTP answer does.
+    headers = {HEADER: request_id.get() or ""}
+    await websocket.send_denial_response(JSONResponse(error_body(code, message), status_code=status, headers=headers))
 
 
 async def stream(websocket: WebSocket) -> None:
+    """One subscriber's connection, from the handshake to the close."""
     runtime = runtime_of(websocket)
     sink = frame_sink(websocket.scope)
     if sink is None:
