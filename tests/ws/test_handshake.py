@@ -55,6 +55,16 @@ async def test_the_handshake_is_refused_with_an_http_status(
         assert bearer not in body
 
 
+async def test_a_refused_handshake_carries_the_request_id_as_every_http_answer_does(server: RunningServer) -> None:
+    with pytest.raises(InvalidStatus) as kept:
+        await open_stream(server.ws, None, additional_headers={"X-Request-ID": "lb-ws-1"})
+    with pytest.raises(InvalidStatus) as made:
+        await open_stream(server.ws, "not-a-jwt")
+
+    assert kept.value.response.headers["X-Request-ID"] == "lb-ws-1"
+    assert len(made.value.response.headers["X-Request-ID"]) == 32
+
+
 async def test_a_valid_bearer_token_gets_a_confirmation_with_identity_and_position(server: RunningServer) -> None:
     async with await open_stream(server.ws, token(sub="alice", roles=("viewer",), squads=("ops",))) as ws:
         hello = await receive(ws)
