@@ -192,6 +192,12 @@ def replay_read(source: str) -> None:
     _replay_series[source].inc()
 
 
+# Each topic's series, looked up once: `labels()` takes a lock and checks its arguments,
+# six times for every connection that opens or closes otherwise (a reconnect wave's
+# thousands a second).
+_subscription_series = {topic: SUBSCRIPTIONS.labels(topic=topic) for topic in TOPICS}
+
+
 def subscriptions_moved(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
     """A connection's topics went from `before` to `after` (None: every topic; {}: none).
 
@@ -201,13 +207,13 @@ def subscriptions_moved(before: Mapping[str, Any] | None, after: Mapping[str, An
         was = before is None or topic in before
         now = after is None or topic in after
         if was != now:
-            SUBSCRIPTIONS.labels(topic=topic).inc(1 if now else -1)
+            _subscription_series[topic].inc(1 if now else -1)
 
 
 def connection_opened() -> None:
     CONNECTIONS.inc()
-    for topic in TOPICS:
-        SUBSCRIPTIONS.labels(topic=topic).inc()
+    for series in _subscription_series.values():
+        series.inc()
 
 
 def connection_closed(topics: Mapping[str, Any] | None) -> None:
