@@ -50,7 +50,8 @@ async def test_a_burst_of_reconnecting_dashboards_runs_no_full_collection(databa
             finally:
                 await asyncio.gather(*(ws.close() for ws in sockets))
 
-    assert {c["type"] for c in confirmations} == {"connection"} and len(confirmations) == _WAVE
+    assert {c["type"] for c in confirmations} == {"connection"}
+    assert len(confirmations) == _WAVE
     assert after.value("ops_bridge_ws_connections") == _WAVE
     full = {"generation": "2"}
     assert after.value("python_gc_collections_total", **full) == before.value("python_gc_collections_total", **full)
