@@ -6,8 +6,10 @@ loops run them, the others wait without touching the database. A tick still
 takes a transaction-scoped advisory lock per job, so that the short overlap
 while leadership changes hands (an old leader that has not yet seen its
 connection drop) cannot run a tick twice. A job is a coroutine taking a
-connection inside a transaction: what it writes (events included) commits
-together or not at all.
+connection inside a transaction, opened through the use-case layer's write
+seam (app/ingest/transaction.py) like every write of the service: what it
+writes (events included, as statements on the driver) commits together or
+not at all.
 
 A database that cannot serve (`failures.unavailable`) is a WARNING once per
 outage and per job, and the loop goes on; anything else is logged with its
@@ -23,18 +25,21 @@ import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import failures
+from app.db.driver import PgConnection, Statement, run
 from app.db.lock_keys import JOB_NAMESPACE
+from app.ingest.transaction import write
 from app.leadership import Leadership
 from app.observability.metrics import JOB_RUNS
 
 _log = logging.getLogger(__name__)
 
 # True: there is more to do now (a full batch went); None or False: caught up until the next tick.
-JobBody = Callable[[AsyncConnection], Awaitable[bool | None]]
+JobBody = Callable[[PgConnection], Awaitable[bool | None]]
+
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock(%s, %s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +74,10 @@ async def catch_up(engine: AsyncEngine, job: Job, *, while_: Callable[[], bool] 
 
 async def _tick(engine: AsyncEngine, job: Job) -> tuple[bool, bool]:
     """(whether this process ran `job`, whether it has more to do now)."""
-    async with engine.begin() as conn:
-        taken = (
-            await conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": JOB_NAMESPACE, "key": job.lock_key}
-            )
-        ).scalar()
-        if not taken:
+    # An outage is reported by `run_forever`, once, not by the seam at every tick.
+    async with write(engine, log_outage=False) as conn:
+        (taken,) = await run(conn, [Statement(_TRY_LOCK, (JOB_NAMESPACE, job.lock_key))])
+        if not taken[0][0]:
             return False, False
         more = await job.run(conn)
     JOB_RUNS.labels(job=job.name).inc()

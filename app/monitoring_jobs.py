@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.clock import utcnow
 from app.config import Settings
+from app.db.driver import PgConnection
 from app.domain.sla import parse_targets
 from app.jobs import Jobs
 from app.store.alert_aging import age_alerts
@@ -29,17 +28,17 @@ PUBLISH_INTERVAL_SECONDS = 0.25
 
 
 def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
-    async def stale(conn: AsyncConnection) -> None:
+    async def stale(conn: PgConnection) -> None:
         await age_alerts_now(conn, settings)
 
-    async def retention(conn: AsyncConnection) -> bool:
+    async def retention(conn: PgConnection) -> bool:
         older_than = utcnow() - timedelta(days=settings.metric_retention_days)
         return await delete_expired_samples(conn, older_than=older_than) == RETENTION_BATCH
 
-    async def publish(conn: AsyncConnection) -> None:
+    async def publish(conn: PgConnection) -> None:
         await publish_pending(conn)
 
-    async def sla(conn: AsyncConnection) -> None:
+    async def sla(conn: PgConnection) -> None:
         await publish_sla(conn, settings)
 
     jobs.add("alerts-stale", min(60.0, settings.alert_stale_after_seconds / 4), stale)
@@ -48,7 +47,7 @@ def register_monitoring_jobs(jobs: Jobs, settings: Settings) -> None:
     jobs.add("sla-publish", settings.sla_publish_interval_seconds, sla)
 
 
-async def age_alerts_now(conn: AsyncConnection, settings: Settings, now: datetime | None = None) -> int:
+async def age_alerts_now(conn: PgConnection, settings: Settings, now: datetime | None = None) -> int:
     """Mark stale what has not been re-sent for ALERT_STALE_AFTER_SECONDS, expire what has
     been silent for ALERT_EXPIRE_AFTER_SECONDS (as of `now`, default the clock's); return the events."""
     now = now or utcnow()
@@ -61,7 +60,7 @@ async def age_alerts_now(conn: AsyncConnection, settings: Settings, now: datetim
     )
 
 
-async def publish_sla(conn: AsyncConnection, settings: Settings) -> int:
+async def publish_sla(conn: PgConnection, settings: Settings) -> int:
     """Publish the SLA figures (the organisation's and each squad's) where they changed; return the events."""
     return await publish_sla_figures(
         conn,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db.driver import PgConnection
 from app.db.engine import create_engine
 from app.jobs import Job, run_once
 
@@ -16,7 +15,7 @@ async def test_a_job_runs_in_one_process_at_a_time(database_url: str) -> None:
     release = asyncio.Event()
     runs: list[int] = []
 
-    async def body(conn: AsyncConnection) -> None:
+    async def body(conn: PgConnection) -> None:
         runs.append(1)
         inside.set()
         await release.wait()

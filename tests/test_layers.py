@@ -23,10 +23,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("network edge", ["app.edge"]),
     ("database", ["app.db"]),
     ("observability", ["app.observability"]),
-    ("periodic jobs", ["app.leadership", "app.jobs"]),
+    ("leadership", ["app.leadership"]),
     ("store", ["app.store"]),
     ("senders", ["app.senders"]),
-    ("use cases", ["app.ingest"]),
+    # The job runner opens each tick's transaction through the use cases' write seam.
+    ("use cases", ["app.ingest", "app.jobs"]),
     ("fan-out", ["app.fanout"]),
     ("broker", ["app.broker"]),
     ("process", ["app.runtime", "app.monitoring_jobs"]),
@@ -39,6 +40,16 @@ LAYERS: list[tuple[str, list[str]]] = [
 # What the pure layers must never import: they are read and tested without a server or a database.
 PURE = ["app.clock", "app.errors", "app.contract", "app.normalize", "app.domain", "app.adapters"]
 FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "websockets", "alembic")
+
+# Where a write transaction opens: the write seam, on a pooled connection (and the only
+# caller of `driver_of`); the batch writer, on its own connection, sending BEGIN with its
+# first reads in one message.
+WRITE_SEAM = "app.ingest.transaction"
+BATCH_WRITER = "app.ingest.batch_writer"
+# Writes are statements on the driver (app/db/driver.py): the modules that write never
+# build them with SQLAlchemy.
+WRITERS = ["app.store", "app.ingest", "app.jobs", "app.monitoring_jobs"]
+SQLALCHEMY_WRITES = ("sqlalchemy.insert", "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.text")
 
 
 def _within(module: str, name: str) -> bool:
@@ -117,3 +128,54 @@ def test_pure_layers_import_neither_the_web_framework_nor_the_database_driver() 
     ]
 
     assert impure == []
+
+
+def _uses(tree: ast.Module, name: str) -> list[int]:
+    """Lines where `name` is used, as a name or an attribute (`engine.begin`, `driver_of`)."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name)
+    ]
+
+
+def test_write_transactions_open_in_the_write_seam_alone() -> None:
+    modules = _modules()
+    opened = [
+        f"{name}:{line} calls {method}()"
+        for name, tree in modules.items()
+        if name != WRITE_SEAM
+        for method in ("begin", "begin_nested")
+        for line in _uses(tree, method)
+    ]
+    opened += [
+        f"{name}:{line} sends BEGIN"
+        for name, tree in modules.items()
+        if name not in (BATCH_WRITER, "app.db.driver")
+        for line in _uses(tree, "BEGIN")
+    ]
+
+    assert opened == []
+
+
+def test_only_the_write_seam_takes_the_driver_connection_from_sqlalchemy() -> None:
+    dug = [
+        f"{name}:{line}"
+        for name, tree in _modules().items()
+        if name not in (WRITE_SEAM, "app.db.driver")
+        for line in _uses(tree, "driver_of")
+    ]
+
+    assert dug == []
+
+
+def test_writers_build_no_sqlalchemy_statement_that_writes() -> None:
+    built = [
+        f"{name}:{line} imports {imported}"
+        for name, tree in _modules().items()
+        if any(_within(name, w) for w in WRITERS)
+        for imported, line in _imports(tree)
+        if imported in SQLALCHEMY_WRITES or imported.startswith("sqlalchemy.dialects.postgresql.insert")
+    ]
+
+    assert built == []

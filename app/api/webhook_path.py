@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.adapters.json_body import parse_json
 from app.api.refusals import read_body
 from app.auth import redaction
 from app.clock import utcnow
+from app.db.driver import PgConnection
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload, RateLimited, Unauthenticated
 from app.ingest import deliveries as ingest
@@ -120,7 +120,7 @@ async def _receive(request: Request, sender: Sender[Change]) -> _Answer:
     else:
         applied: Change = change
 
-        async def apply(conn: AsyncConnection) -> int:
+        async def apply(conn: PgConnection) -> int:
             return await sender.apply(conn, applied, now)
 
         produced = await ingest.apply_one(runtime.engine, sender.name, received, apply)

@@ -15,14 +15,18 @@ orjson in one call and read by `json_populate_recordset` or `json_to_recordset`:
 one statement per table, whatever the batch size. Arrays and bytes are never
 bound as such: psycopg quotes array literals element by element in Python.
 
-Statements run on the connection under a SQLAlchemy one (`driver_of`) are
-part of its transaction. Errors from them are psycopg's, not SQLAlchemy's
-wrappers: app/db/failures.py understands both.
+Every write of the service is built this way, not only the hot ones: one
+write style, whatever the table. A write transaction opens on a pooled
+SQLAlchemy connection in app/ingest/transaction.py, the one caller of
+`driver_of`, and its statements run on the psycopg connection under it, in
+its transaction. Reads for the API stay on SQLAlchemy. Errors from statements
+are psycopg's, not SQLAlchemy's wrappers: app/db/failures.py understands both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
@@ -69,6 +73,18 @@ async def run(conn: PgConnection, statements: Sequence[Statement]) -> list[Rows]
     return results
 
 
+@asynccontextmanager
+async def savepoint(conn: PgConnection) -> AsyncIterator[None]:
+    """A block whose writes are undone if it raises, the rest of the transaction kept."""
+    await run(conn, [Statement("SAVEPOINT undo")])
+    try:
+        yield
+    except Exception:
+        await run(conn, [Statement("ROLLBACK TO SAVEPOINT undo"), Statement("RELEASE SAVEPOINT undo")])
+        raise
+    await run(conn, [Statement("RELEASE SAVEPOINT undo")])
+
+
 def rows_json(rows: Sequence[Any]) -> str:
     """Rows (or values) as one JSON array: one parameter for a whole batch."""
     return orjson.dumps(rows).decode()
@@ -93,6 +109,7 @@ async def connect(database_url: str, *, application_name: str = "ops-bridge", au
 
 
 async def driver_of(conn: AsyncConnection) -> PgConnection:
-    """The psycopg connection `conn` runs on: statements on it share `conn`'s transaction."""
+    """The psycopg connection `conn` runs on: statements on it share `conn`'s transaction.
+    Called by the write seam alone (app/ingest/transaction.py)."""
     raw = await conn.get_raw_connection()
     return cast(PgConnection, raw.driver_connection)

@@ -29,9 +29,11 @@ _READ_ONLY = "25006"
 
 UNIQUE_VIOLATION = "23505"
 
-# Statements run through SQLAlchemy raise its wrappers; those run on the
-# driver connection (app/db/driver.py) raise psycopg's own errors.
+# Reads through SQLAlchemy (and a write transaction's connect and COMMIT,
+# which SQLAlchemy's connection sends) raise its wrappers; statements run on
+# the driver connection (app/db/driver.py) raise psycopg's own errors.
 DatabaseError = DBAPIError | psycopg.Error
+DATABASE_ERRORS = (DBAPIError, psycopg.Error)  # the same, for `except`
 
 # Where `unavailable()` may find an answer (the web layer installs a handler per class).
 DRIVER_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, psycopg.Error, OSError)
@@ -57,7 +59,10 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
 
 def kind_of(error: BaseException) -> str:
     """What went wrong, for a log line: the driver error's class and SQLSTATE, never its
-    message (which may name hosts and users)."""
+    message (which may name hosts and users). For a `StoreUnavailable` mapped from one,
+    the driver error it was raised from."""
+    if isinstance(error, StoreUnavailable) and error.__cause__ is not None:
+        error = error.__cause__
     cause = _cause(error)
     state = getattr(cause, "sqlstate", None)
     return type(cause).__name__ + (f" ({state})" if isinstance(state, str) else "")

@@ -19,7 +19,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
-from app.db.driver import PgConnection, driver_of
+from app.db.driver import PgConnection
 from app.db.schema import events
 from app.fanout.frames import Event
 from app.store.visibility import visible_to
@@ -93,7 +93,7 @@ async def read_visible(
     conn: AsyncConnection, principal: Principal, *, after: int, limit: int, topics: Sequence[str] = ()
 ) -> EventPage:
     """Up to `limit` events after `after` that `principal` may see (of `topics`, if any)."""
-    newest = await newest_position(await driver_of(conn))
+    newest = int((await conn.exec_driver_sql(_NEWEST)).scalar_one())
     statement = (
         select(
             events.c.position,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.principal import Principal
 from app.clock import utcnow
+from app.db.driver import PgConnection
 from app.db.failures import UNIQUE_VIOLATION, DatabaseError, constraint, sqlstate
 from app.domain.assets import AssetFields, AssetSync, AssetView, AssetWrite, plan_delete, plan_upsert
 from app.errors import Forbidden, NotFound
@@ -54,7 +55,7 @@ async def sync(engine: AsyncEngine, principal: Principal, snapshot: AssetSync) -
     require_environment(principal, snapshot.environment)
     now = utcnow()
 
-    async def work(conn: AsyncConnection) -> list[AssetWrite]:
+    async def work(conn: PgConnection) -> list[AssetWrite]:
         return await store.sync_assets(
             conn, snapshot, now=now, may_write=lambda env: principal.may_see(None, env, None)
         )
@@ -72,7 +73,7 @@ def _id_taken_meanwhile(error: DatabaseError) -> bool:
     return sqlstate(error) == UNIQUE_VIOLATION and constraint(error) == "assets_pkey"
 
 
-async def _load_writable(conn: AsyncConnection, principal: Principal, asset_id: str) -> AssetView:
+async def _load_writable(conn: PgConnection, principal: Principal, asset_id: str) -> AssetView:
     current = await store.load_asset(conn, asset_id, for_update=True)
     if current is None or not principal.may_see(None, current.environment, None):
         raise NotFound(f"no asset with id {asset_id[:128]!r}")

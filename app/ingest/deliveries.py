@@ -12,16 +12,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.driver import driver_of
+from app.db.driver import PgConnection
 from app.errors import StoreUnavailable
 from app.ingest.transaction import write
 from app.outbound.queue import OutboundCall, OutboundCalls
 from app.store import deliveries
 from app.store.deliveries import Outcome, Received
 
-Apply = Callable[[AsyncConnection], Awaitable[int]]
+Apply = Callable[[PgConnection], Awaitable[int]]
 
 
 async def record(
@@ -29,7 +29,7 @@ async def record(
 ) -> None:
     """A delivery that changes nothing but the log: ignored, rejected or refused."""
     async with write(engine) as conn:
-        await deliveries.record_one(await driver_of(conn), sender, received, outcome, error)
+        await deliveries.record_one(conn, sender, received, outcome, error)
 
 
 async def record_refused(engine: AsyncEngine, sender: str, received: Received, error: str) -> None:
@@ -44,13 +44,12 @@ async def apply_one(engine: AsyncEngine, sender: str, received: Received, apply:
     """Record the delivery and apply its change in one transaction: how many events it
     produced, or None for a redelivery (which changes nothing)."""
     async with write(engine) as conn:
-        driver = await driver_of(conn)
-        delivery_id = await deliveries.record_one(driver, sender, received, "applied")
+        delivery_id = await deliveries.record_one(conn, sender, received, "applied")
         if delivery_id is None:
             return None
         produced = await apply(conn)
         if not produced:
-            await deliveries.set_outcome(driver, delivery_id, "unchanged")
+            await deliveries.set_outcome(conn, delivery_id, "unchanged")
     return produced
 
 
@@ -61,7 +60,7 @@ async def record_then_call(
     the network while holding a connection. False for a redelivery; RateLimited when the queue is full."""
     with outbound.reserve() as slot:
         async with write(engine) as conn:
-            delivery_id = await deliveries.record_one(await driver_of(conn), sender, received, "applied")
+            delivery_id = await deliveries.record_one(conn, sender, received, "applied")
         if delivery_id is None:
             return False
 
@@ -69,7 +68,7 @@ async def record_then_call(
             # `ops-bridge deliveries --failed` then lists it, with why.
             async with write(engine) as conn:
                 failed = f"{call.what} failed: {reason}"
-                await deliveries.set_outcome(await driver_of(conn), delivery_id, "rejected", error=failed)
+                await deliveries.set_outcome(conn, delivery_id, "rejected", error=failed)
 
         slot.submit(OutboundCall(call.what, call.run, failed=mark_failed))
     return True

@@ -44,6 +44,6 @@ async def mark_all_read(engine: AsyncEngine, principal: Principal, inbox_size: i
 async def mark_read(engine: AsyncEngine, principal: Principal, notification_id: str) -> None:
     """One notification read, for the reader alone; NotFound when it is not in their inbox."""
     async with write(engine) as conn:
-        if not await inbox.is_visible(conn, principal, notification_id):
-            raise NotFound(f"no notification with id {notification_id[:128]!r}")
-        await inbox.mark_read(conn, principal, notification_id, now=utcnow())
+        marked = await inbox.mark_read(conn, principal, notification_id, now=utcnow())
+    if not marked:
+        raise NotFound(f"no notification with id {notification_id[:128]!r}")

@@ -18,6 +18,10 @@ Each delivery's outcome and error are updated: `applied` (its change is in the
 store: now, or from an earlier run), `unchanged` (maps, but newer data wins),
 `ignored`, `rejected` (with the error). A subscription confirmation (SNS) is
 never confirmed again: it is an outbound call, not state.
+
+Each delivery's transaction opens through the write seam
+(app/ingest/transaction.py), a dry run's as a rehearsal rolled back at the end;
+the selection is read page by page through SQLAlchemy, as the commands read.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.adapters.json_body import parse_json
 from app.clock import utcnow
 from app.config import Settings
+from app.db.driver import PgConnection, savepoint
 from app.db.schema import webhook_deliveries
 from app.domain.deliveries import Ignored
 from app.errors import InputError
+from app.ingest.transaction import rehearsal, write
 from app.senders.registry import SENDERS
 from app.store import deliveries
 from app.store.deliveries import Delivery, Outcome, Selection
@@ -95,23 +101,21 @@ async def reprocess(
         # Deliveries arriving meanwhile are applied live; the run stops where it began.
         last = (await conn.execute(select(func.coalesce(func.max(webhook_deliveries.c.id), 0)))).scalar_one()
     if dry_run:
-        async with engine.connect() as conn, conn.begin() as transaction:
-            dry_one = functools.partial(_one, conn, settings, record=False)
-            await _each(conn, selection, last, dry_one, summary, report)
-            await transaction.rollback()  # nothing committed: nothing is sent either
+        async with rehearsal(engine) as pg:  # nothing committed: nothing is sent either
+            dry_one = functools.partial(_one, pg, settings, record=False)
+            await _each(engine, selection, last, dry_one, summary, report)
         return summary
 
     async def one(delivery_id: int) -> Result | None:
-        async with engine.connect() as conn, conn.begin():
-            return await _one(conn, settings, delivery_id, record=True)
+        async with write(engine) as pg:
+            return await _one(pg, settings, delivery_id, record=True)
 
-    async with engine.connect() as conn:
-        await _each(conn, selection, last, one, summary, report)
+    await _each(engine, selection, last, one, summary, report)
     return summary
 
 
 async def _each(
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     selection: Selection,
     last: int,
     one: Callable[[int], Awaitable[Result | None]],
@@ -121,7 +125,8 @@ async def _each(
     """Every selected delivery up to `last`, oldest first, a page of ids at a time."""
     after = 0
     while True:
-        ids = await deliveries.ids_after(conn, selection, after, upto=last, limit=_PAGE)
+        async with engine.connect() as conn:
+            ids = await deliveries.ids_after(conn, selection, after, upto=last, limit=_PAGE)
         for delivery_id in ids:
             result = await one(delivery_id)
             if result is not None:
@@ -132,7 +137,7 @@ async def _each(
         after = ids[-1]
 
 
-async def _one(conn: AsyncConnection, settings: Settings, delivery_id: int, *, record: bool) -> Result | None:
+async def _one(conn: PgConnection, settings: Settings, delivery_id: int, *, record: bool) -> Result | None:
     """One delivery in the caller's transaction; None if it was purged meanwhile."""
     delivery = await deliveries.lock_delivery(conn, delivery_id)
     if delivery is None:
@@ -143,7 +148,7 @@ async def _one(conn: AsyncConnection, settings: Settings, delivery_id: int, *, r
     return result
 
 
-async def _run(conn: AsyncConnection, settings: Settings, delivery: Delivery) -> Result:
+async def _run(conn: PgConnection, settings: Settings, delivery: Delivery) -> Result:
     entry = SENDERS.get(delivery.sender)
     if entry is None:
         return _result(delivery, delivery.outcome, skipped=f"no sender called {delivery.sender!r} any more")
@@ -157,7 +162,7 @@ async def _run(conn: AsyncConnection, settings: Settings, delivery: Delivery) ->
             return _result(delivery, "ignored")
         if not entry.replays(change):
             return _result(delivery, delivery.outcome, skipped="a subscription confirmation is not repeated")
-        async with conn.begin_nested():  # a refusal while applying undoes the partial write, not the outcome
+        async with savepoint(conn):  # a refusal while applying undoes the partial write, not the outcome
             produced = await sender.apply(conn, change, when)
     except InputError as exc:
         return _result(delivery, "rejected", error=exc.message)

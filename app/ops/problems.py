@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import ConfigError, Settings
 from app.db.embedded import EmbeddedPostgresError
+from app.errors import StoreUnavailable
 
 _UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, psycopg.OperationalError)
 # libpq says what failed after the last "failed: " of a line ("...port 5432 failed: Connection refused").
@@ -35,6 +36,11 @@ def plain_problems(settings: Settings | None = None) -> Iterator[None]:
         yield
     except _UNREACHABLE as exc:
         raise ConfigError(_unreachable(exc, settings)) from None
+    except StoreUnavailable as exc:
+        # A write's transaction meets the outage as the service's error (app/ingest/transaction.py).
+        if not isinstance(exc.__cause__, _UNREACHABLE):
+            raise
+        raise ConfigError(_unreachable(exc.__cause__, settings)) from None
     except EmbeddedPostgresError as exc:
         raise ConfigError(_embedded(exc, settings)) from None
     except OSError as exc:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.clock import utcnow
 from app.config import Settings
+from app.db.driver import PgConnection
 from app.jobs import JobBody, Jobs
 from app.store.deliveries import purge_before
 
@@ -25,7 +24,7 @@ def delivery_retention(settings: Settings) -> JobBody:
     """One batch: delete deliveries older than DELIVERY_RETENTION_DAYS; True while a whole batch went."""
     keep = timedelta(days=settings.delivery_retention_days)
 
-    async def run(conn: AsyncConnection) -> bool:
+    async def run(conn: PgConnection) -> bool:
         return await purge_before(conn, utcnow() - keep, batch=BATCH) == BATCH
 
     return run

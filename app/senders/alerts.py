@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from app.auth.alert_senders import require_alert_token
 from app.config import Settings
 from app.contract.payloads import Severity
+from app.db.driver import PgConnection
 from app.domain.alerts import AlertBatch, AlertDefaults
 from app.domain.deliveries import Ignored
 from app.errors import InvalidPayload
@@ -45,7 +45,7 @@ def defaults_from(query: Mapping[str, str], settings: Settings, severity: Severi
     )
 
 
-async def apply_batch(conn: AsyncConnection, batch: AlertBatch, now: datetime) -> int:
+async def apply_batch(conn: PgConnection, batch: AlertBatch, now: datetime) -> int:
     return await apply_alert_batch(conn, batch, now=now)
 
 

@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.adapters import cloudwatch_sns
 from app.config import Settings
+from app.db.driver import PgConnection
 from app.domain.alerts import AlertBatch
 from app.domain.deliveries import Ignored
 from app.outbound.queue import OutboundCall
@@ -39,7 +38,7 @@ def sender(query: Mapping[str, str]) -> Sender[SnsChange]:
         )
         return cloudwatch_sns.parse_delivery(body, defaults_from(query, settings, "high"), rules, received_at=now)
 
-    async def apply(conn: AsyncConnection, change: SnsChange, now: datetime) -> int:
+    async def apply(conn: PgConnection, change: SnsChange, now: datetime) -> int:
         if isinstance(change, cloudwatch_sns.SnsSubscription):
             return 0  # confirmed by `outbound`, after the commit; never replayed
         return await apply_batch(conn, change, now)

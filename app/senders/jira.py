@@ -9,13 +9,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from app.adapters.jira.mapping import JiraMapping, SquadRule
 from app.adapters.jira.webhook import SNAPSHOT_REFUSED, parse_delivery
 from app.auth.webhook_signatures import bearer_or_basic_password, require, same_secret, valid_hmac_sha256
 from app.config import Settings
+from app.db.driver import PgConnection
 from app.domain.deliveries import Ignored
 from app.domain.issues import IssueChange
 from app.senders.sender import Registered, Sender
@@ -101,7 +101,7 @@ def _translate_with_snapshots(body: Any, received_at: datetime, settings: Settin
     return parse_delivery(body, _mapping_for(settings), received_at=received_at, snapshots=True)
 
 
-async def _apply(conn: AsyncConnection, change: IssueChange, now: datetime) -> int:
+async def _apply(conn: PgConnection, change: IssueChange, now: datetime) -> int:
     return await apply_issue_change(conn, change, now=now)
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from app.config import Settings
+from app.db.driver import PgConnection
 from app.domain.deliveries import Ignored
 from app.outbound.queue import OutboundCall
 from app.store.deliveries import Delivery
@@ -29,7 +29,7 @@ class Sender(Generic[Change]):
     # Pure: parsed JSON in, a change (or Ignored) out; raises InvalidPayload.
     translate: Callable[[Any, datetime, Settings], Change | Ignored]
     # Writes the change and its events in the caller's transaction; returns how many events.
-    apply: Callable[[AsyncConnection, Change, datetime], Awaitable[int]]
+    apply: Callable[[PgConnection, Change, datetime], Awaitable[int]]
     # The sender's delivery id, when it sends one (for redeliveries).
     delivery_key: Callable[[Request], str | None] = lambda _request: None
     # Applies many changes as a set, in arrival order: deliveries arriving

@@ -15,9 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app.db.driver import PgConnection, Statement, driver_of, rows_json, run
+from app.db.driver import PgConnection, Statement, rows_json, run
 from app.domain.alerts import expire, mark_stale
 from app.store import outbox
 from app.store.alerts import AlertRow, alert_event, history_statements, load_statement, lock_statement, stored_alerts
@@ -36,7 +34,7 @@ _AGE = (
 
 
 async def age_alerts(
-    conn: AsyncConnection,
+    conn: PgConnection,
     *,
     now: datetime,
     stale_before: datetime,
@@ -45,13 +43,15 @@ async def age_alerts(
 ) -> int:
     """Mark firing alerts of `sources` last seen before `stale_before` stale, and stale ones
     last seen before `expire_before` expired; return the events (one per alert changed)."""
-    driver = await driver_of(conn)
     senders = rows_json(sorted(set(sources)))
-    firing = await _candidates(driver, "firing", stale_before, senders)
-    stale = await _candidates(driver, "stale", expire_before, senders)
+    firing, stale = await run(
+        conn,
+        [_candidates("firing", stale_before, senders), _candidates("stale", expire_before, senders)],
+    )
     if not firing and not stale:
         return 0
-    _, read = await run(driver, [lock_statement([*firing, *stale]), load_statement([*firing, *stale])])
+    ids = [alert_id for (alert_id,) in (*firing, *stale)]
+    _, read = await run(conn, [lock_statement(ids), load_statement(ids)])
     aged: list[AlertRow] = []
     for row in stored_alerts(read).values():
         step = _step(row, stale_before, expire_before)
@@ -61,7 +61,7 @@ async def age_alerts(
             aged.append(replace(row, payload=expire(row.payload, now), updated_at=now))
     new_events = [alert_event("updated", row.payload, row.squad, now) for row in aged]
     writes = [Statement(_AGE, (rows_json([row.values() for row in aged]),))] if aged else []
-    await run(driver, [*writes, *history_statements(new_events), *outbox.append_statements(new_events)])
+    await run(conn, [*writes, *history_statements(new_events), *outbox.append_statements(new_events)])
     return len(new_events)
 
 
@@ -74,6 +74,6 @@ def _step(row: AlertRow, stale_before: datetime, expire_before: datetime) -> Lit
     return None
 
 
-async def _candidates(conn: PgConnection, status: str, seen_before: datetime, senders: str) -> list[str]:
-    (rows,) = await run(conn, [Statement(_CANDIDATES, (status, seen_before, senders, AGING_BATCH))])
-    return [alert_id for (alert_id,) in rows]
+def _candidates(status: str, seen_before: datetime, senders: str) -> Statement:
+    """The ids of alerts in `status` last seen before `seen_before`: found without locks."""
+    return Statement(_CANDIDATES, (status, seen_before, senders, AGING_BATCH))

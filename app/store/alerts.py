@@ -27,10 +27,9 @@ from functools import cache
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import AlertData
-from app.db.driver import PgConnection, Rows, Statement, driver_of, rows_json
+from app.db.driver import PgConnection, Rows, Statement, rows_json
 from app.db.lock_keys import ALERT_NAMESPACE
 from app.domain.alerts import AlertBatch, AlertSignal, StoredAlert, plan_alert
 from app.errors import InvalidPayload
@@ -148,12 +147,12 @@ class AlertWriter:
 ALERT_WRITER = AlertWriter()
 
 
-async def apply_alert_batch(conn: AsyncConnection, batch: AlertBatch, *, now: datetime) -> int:
+async def apply_alert_batch(conn: PgConnection, batch: AlertBatch, *, now: datetime) -> int:
     """Store what `batch` reports; return how many events it produced (maybe none).
 
     Alerts a truncated group left out are not in `batch` and are left alone:
     absence from a notification never resolves anything."""
-    return (await apply_alert_batches(await driver_of(conn), [batch], now=now))[0]
+    return (await apply_alert_batches(conn, [batch], now=now))[0]
 
 
 async def apply_alert_batches(conn: PgConnection, batches: Sequence[AlertBatch], *, now: datetime) -> list[int]:

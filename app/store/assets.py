@@ -6,25 +6,24 @@ every row it may touch, in id order (so two syncs cannot deadlock each other),
 after a per-environment advisory lock that keeps two syncs of one environment
 from interleaving their deletions. Row locks live in the rows, not in the
 shared lock table, so a snapshot of 10,000 assets cannot exhaust it.
+
+Built as statements (app/db/driver.py): a sync is two messages whatever the
+snapshot's size (the locks and the read, then every write and the events),
+each table's rows travelling as one JSON parameter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Text, and_, any_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from psycopg import sql
 
-from app.db.driver import driver_of
-from app.db.schema import assets
+from app.db.driver import PgConnection, Rows, Statement, rows_json, run
 from app.domain.assets import AssetFields, AssetSync, AssetView, AssetWrite, plan_delete, plan_upsert
 from app.errors import Conflict
 from app.store import outbox
-from app.store.locks import lock_entity
+from app.store.locks import lock_statement
 from app.store.outbox import NewEvent
 
 # Ids are global across environments, so that an id is taken cannot be kept from
@@ -37,39 +36,51 @@ SNAPSHOT_ID_TAKEN = (
 )
 
 _FIELDS = tuple(AssetView.model_fields)
-_COLUMNS = [assets.c[name] for name in _FIELDS]
+_NAMES = sql.SQL(", ").join(map(sql.Identifier, _FIELDS))
+_SELECT = sql.SQL("SELECT {} FROM assets ").format(_NAMES).as_string()
+# One array of ids, not an IN list of thousands of parameters: the index still serves it.
+_IDS = "id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+_INSERT = (
+    sql.SQL("INSERT INTO assets ({}) SELECT {} FROM json_populate_recordset(NULL::assets, %s::json)")
+    .format(_NAMES, _NAMES)
+    .as_string()
+)
+_UPDATE = (
+    sql.SQL("UPDATE assets AS a SET {} FROM json_populate_recordset(NULL::assets, %s::json) AS r WHERE a.id = r.id")
+    .format(
+        sql.SQL(", ").join(
+            sql.SQL("{} = r.{}").format(sql.Identifier(f), sql.Identifier(f)) for f in _FIELDS if f != "id"
+        )
+    )
+    .as_string()
+)
+_DELETE = "DELETE FROM assets WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
 
 
-def _view(row: Row[Any]) -> AssetView:
-    return AssetView.model_validate(row._asdict())
+def _views(rows: Rows) -> list[AssetView]:
+    return [AssetView.model_validate(dict(zip(_FIELDS, row, strict=True))) for row in rows]
 
 
-async def load_asset(conn: AsyncConnection, asset_id: str, *, for_update: bool = False) -> AssetView | None:
-    statement = select(*_COLUMNS).where(assets.c.id == asset_id)
-    if for_update:
-        statement = statement.with_for_update()
-    row = (await conn.execute(statement)).first()
-    return None if row is None else _view(row)
+async def load_asset(conn: PgConnection, asset_id: str, *, for_update: bool = False) -> AssetView | None:
+    (rows,) = await run(
+        conn, [Statement(_SELECT + "WHERE id = %s" + (" FOR UPDATE" if for_update else ""), (asset_id,))]
+    )
+    return next(iter(_views(rows)), None)
 
 
-async def create_asset(conn: AsyncConnection, asset_id: str, fields: AssetFields, *, now: datetime) -> AssetView:
+async def create_asset(conn: PgConnection, asset_id: str, fields: AssetFields, *, now: datetime) -> AssetView:
     """Store a new asset and its `created` event; Conflict if the id is taken."""
     write = plan_upsert(asset_id, None, fields, now)
-    assert write.after is not None
-    inserted = await conn.execute(
-        pg_insert(assets)
-        .values(write.after.model_dump())
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(assets.c.id)
-    )
-    if inserted.first() is None:
+    after = _after(write)
+    (inserted,) = await run(conn, [Statement(_INSERT + " ON CONFLICT (id) DO NOTHING RETURNING id", (_rows([after]),))])
+    if not inserted:
         raise Conflict(ID_TAKEN.format(asset_id=asset_id[:128]))
-    await outbox.append(await driver_of(conn), list(_events([write], now)))
-    return write.after
+    await outbox.append(conn, list(_events([write], now)))
+    return after
 
 
 async def sync_assets(
-    conn: AsyncConnection, sync: AssetSync, *, now: datetime, may_write: Callable[[str], bool]
+    conn: PgConnection, sync: AssetSync, *, now: datetime, may_write: Callable[[str], bool]
 ) -> list[AssetWrite]:
     """Apply an inventory snapshot; return what it did to each asset.
 
@@ -77,8 +88,8 @@ async def sync_assets(
     environment: an id of the snapshot already used in one it may not is a
     Conflict, which names neither the ids nor how many (see ID_TAKEN).
     """
-    await lock_entity(await driver_of(conn), f"asset-sync:{sync.environment}")
-    current = await _load_for_sync(conn, sync)
+    _locked, loaded = await run(conn, [lock_statement([f"asset-sync:{sync.environment}"]), _load_for_sync(sync)])
+    current = {asset.id: asset for asset in _views(loaded)}
     if any(not may_write(asset.environment) for asset in current.values()):
         raise Conflict(SNAPSHOT_ID_TAKEN)
     writes = [plan_upsert(item.id, current.get(item.id), sync.fields_of(item), now) for item in sync.assets]
@@ -95,41 +106,42 @@ def _in_scope(sync: AssetSync, asset: AssetView) -> bool:
     return asset.environment == sync.environment and (sync.source is None or asset.source == sync.source)
 
 
-async def _load_for_sync(conn: AsyncConnection, sync: AssetSync) -> dict[str, AssetView]:
-    wanted: ColumnElement[bool] = assets.c.id == _any([item.id for item in sync.assets])
+def _load_for_sync(sync: AssetSync) -> Statement:
+    """The snapshot's assets and (when it deletes what it leaves out) the rest of its scope,
+    locked in id order. A statement of its own, after the sync's lock, so that it sees
+    what the last sync of the environment committed."""
+    wanted, params = _IDS, [rows_json([item.id for item in sync.assets])]
     if sync.delete_missing:
-        scope = assets.c.environment == sync.environment
+        scope = "environment = %s"
+        params.append(sync.environment)
         if sync.source is not None:
-            scope = and_(scope, assets.c.source == sync.source)
-        wanted = or_(wanted, scope)
-    statement = select(*_COLUMNS).where(wanted).order_by(assets.c.id).with_for_update()
-    return {row.id: _view(row) for row in await conn.execute(statement)}
+            scope += " AND source = %s"
+            params.append(sync.source)
+        wanted = f"{wanted} OR ({scope})"
+    return Statement(_SELECT + f"WHERE {wanted} ORDER BY id FOR UPDATE", tuple(params))
 
 
-# SET takes every column named in the parameters (all but the id).
-_UPDATE = update(assets).where(assets.c.id == bindparam("_id"))
-
-
-async def apply_writes(conn: AsyncConnection, writes: Sequence[AssetWrite], *, now: datetime) -> int:
-    """Store planned writes in a few statements; append their events; return how many."""
+async def apply_writes(conn: PgConnection, writes: Sequence[AssetWrite], *, now: datetime) -> int:
+    """Store planned writes and append their events, in one message; return how many events."""
     by_kind: dict[str, list[AssetWrite]] = {"insert": [], "update": [], "delete": []}
     for write in writes:
         if write.kind != "none":
             by_kind[write.kind].append(write)
+    statements = []
     if by_kind["insert"]:
-        await conn.execute(insert(assets), [_after(w).model_dump() for w in by_kind["insert"]])
+        statements.append(Statement(_INSERT, (_rows(map(_after, by_kind["insert"])),)))
     if by_kind["update"]:
-        rows = [{"_id": after.id, **after.model_dump(exclude={"id"})} for after in map(_after, by_kind["update"])]
-        await conn.execute(_UPDATE, rows)
+        statements.append(Statement(_UPDATE, (_rows(map(_after, by_kind["update"])),)))
     if by_kind["delete"]:
         doomed = [w.before.id for w in by_kind["delete"] if w.before is not None]
-        await conn.execute(delete(assets).where(assets.c.id == _any(doomed)))
-    return await outbox.append(await driver_of(conn), list(_events(writes, now)))
+        statements.append(Statement(_DELETE, (rows_json(doomed),)))
+    new_events = list(_events(writes, now))
+    await run(conn, [*statements, *outbox.append_statements(new_events)])
+    return len(new_events)
 
 
-def _any(ids: list[str]) -> ColumnElement[Any]:
-    # One array parameter, not an IN list of thousands of parameters to render and send.
-    return any_(bindparam("ids", ids, type_=ARRAY(Text)))
+def _rows(views: Iterable[AssetView]) -> str:
+    return rows_json([view.model_dump() for view in views])
 
 
 def _after(write: AssetWrite) -> AssetView:

@@ -4,6 +4,10 @@ Kept (for DELIVERY_RETENTION_DAYS) so deliveries can be run through the mapping
 again after it changes, and so a redelivery of the same delivery id is known.
 Headers and query parameters that carry credentials are never kept
 (app/auth/redaction.py decides which).
+
+Its writes (and the reads that lock inside a write: reprocessing's) are
+statements on the driver (app/db/driver.py); listing and paging for the
+commands read through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import PgConnection, Rows, Statement, rows_json, run
@@ -188,26 +192,27 @@ async def ids_after(conn: AsyncConnection, selection: Selection, after: int, *, 
     return list((await conn.execute(statement)).scalars())
 
 
-async def lock_delivery(conn: AsyncConnection, delivery_id: int) -> Delivery | None:
+_LOCK_ONE = (
+    "SELECT id, sender, delivery_key, received_at, outcome, error, query, body, reprocessed_at "
+    "FROM webhook_deliveries WHERE id = %s FOR UPDATE"
+)
+_REPROCESSED = "UPDATE webhook_deliveries SET outcome = %s, error = %s, reprocessed_at = %s WHERE id = %s"
+
+
+async def lock_delivery(conn: PgConnection, delivery_id: int) -> Delivery | None:
     """The delivery with its body, locked until the caller's transaction ends
     (two reprocessing runs take turns on each delivery)."""
-    statement = (
-        select(*_SUMMARY, webhook_deliveries.c.body, webhook_deliveries.c.reprocessed_at)
-        .where(webhook_deliveries.c.id == delivery_id)
-        .with_for_update()
-    )
-    row = (await conn.execute(statement)).mappings().first()
-    return None if row is None else Delivery(**row)
+    (rows,) = await run(conn, [Statement(_LOCK_ONE, (delivery_id,))])
+    if not rows:
+        return None
+    delivery_id, sender, delivery_key, received_at, outcome, error, query, body, reprocessed_at = rows[0]
+    return Delivery(delivery_id, sender, delivery_key, received_at, outcome, error, query, bytes(body), reprocessed_at)
 
 
 async def record_reprocessed(
-    conn: AsyncConnection, delivery_id: int, outcome: Outcome, error: str | None, at: datetime
+    conn: PgConnection, delivery_id: int, outcome: Outcome, error: str | None, at: datetime
 ) -> None:
-    await conn.execute(
-        update(webhook_deliveries)
-        .where(webhook_deliveries.c.id == delivery_id)
-        .values(outcome=outcome, error=error, reprocessed_at=at)
-    )
+    await run(conn, [Statement(_REPROCESSED, (outcome, error, at, delivery_id))])
 
 
 async def newest(conn: AsyncConnection, selection: Selection, *, limit: int) -> list[Delivery]:
@@ -221,13 +226,17 @@ async def newest(conn: AsyncConnection, selection: Selection, *, limit: int) -> 
     return [Delivery(**row) for row in (await conn.execute(statement)).mappings()]
 
 
-async def purge_before(conn: AsyncConnection, cutoff: datetime, *, batch: int) -> int:
-    """Delete up to `batch` of the oldest deliveries received before `cutoff`; return how many."""
-    oldest = (
-        select(webhook_deliveries.c.id)
-        .where(webhook_deliveries.c.received_at < cutoff)
-        .order_by(webhook_deliveries.c.received_at)
-        .limit(batch)
+_PURGE = """
+    WITH gone AS (
+        DELETE FROM webhook_deliveries
+        WHERE id IN (SELECT id FROM webhook_deliveries WHERE received_at < %s ORDER BY received_at LIMIT %s)
+        RETURNING 1
     )
-    result = await conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.id.in_(oldest.scalar_subquery())))
-    return int(result.rowcount)
+    SELECT count(*) FROM gone
+"""
+
+
+async def purge_before(conn: PgConnection, cutoff: datetime, *, batch: int) -> int:
+    """Delete up to `batch` of the oldest deliveries received before `cutoff`; return how many."""
+    (counted,) = await run(conn, [Statement(_PURGE, (cutoff, batch))])
+    return int(counted[0][0])

@@ -2,7 +2,10 @@
 them they have read.
 
 What a user may see is what the socket would deliver to them (the audience
-rule of `Principal.may_see`); read state is kept per `sub`.
+rule of `Principal.may_see`); read state is kept per `sub`. The inbox is read
+through SQLAlchemy, as the API reads; marking it read is a statement on the
+driver (app/db/driver.py), one per request, which checks what the reader may
+see as it writes.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Row, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
+from app.db.driver import PgConnection, Statement, run
 from app.db.schema import notification_reads, notifications
-from app.store.visibility import visible_to
+from app.store.visibility import addressed_to, visible_to
 
 _SHOWN = (
     notifications.c.id,
@@ -59,30 +62,40 @@ async def inbox(conn: AsyncConnection, principal: Principal, size: int) -> list[
     return list(await conn.execute(statement))
 
 
-async def is_visible(conn: AsyncConnection, principal: Principal, notification_id: str) -> bool:
-    statement = select(notifications.c.id).where(notifications.c.id == notification_id, _visible(principal))
-    return (await conn.execute(statement)).first() is not None
-
-
-async def mark_read(conn: AsyncConnection, principal: Principal, notification_id: str, *, now: datetime) -> None:
-    """Mark one notification read (again is fine); the caller checked it may see it."""
-    await conn.execute(
-        pg_insert(notification_reads)
-        .values(reader=principal.sub, notification_id=notification_id, read_at=now)
-        .on_conflict_do_nothing()
+# The notification, if the reader may see it; marked read (again is fine) if so.
+_MARK_ONE = """
+    WITH target AS (SELECT id FROM notifications WHERE id = %s AND {visible}),
+    marked AS (
+        INSERT INTO notification_reads (reader, notification_id, read_at)
+        SELECT %s, id, %s FROM target ON CONFLICT DO NOTHING
     )
+    SELECT count(*) FROM target
+"""
+# The inbox's notifications (the newest the reader may see), those unread marked read.
+_MARK_ALL = """
+    WITH marked AS (
+        INSERT INTO notification_reads (reader, notification_id, read_at)
+        SELECT %s, id, %s FROM (
+            SELECT id FROM notifications WHERE {visible} ORDER BY created_at DESC, id DESC LIMIT %s
+        ) AS recent
+        ON CONFLICT DO NOTHING RETURNING 1
+    )
+    SELECT count(*) FROM marked
+"""
 
 
-async def mark_all_read(conn: AsyncConnection, principal: Principal, size: int, *, now: datetime) -> int:
+async def mark_read(conn: PgConnection, principal: Principal, notification_id: str, *, now: datetime) -> bool:
+    """Mark one notification read (again is fine); False, marking nothing, when it is not
+    one `principal` may see."""
+    visible = addressed_to(principal)
+    sql = _MARK_ONE.format(visible=visible.sql)
+    (found,) = await run(conn, [Statement(sql, (notification_id, *visible.params, principal.sub, now))])
+    return bool(found[0][0])
+
+
+async def mark_all_read(conn: PgConnection, principal: Principal, size: int, *, now: datetime) -> int:
     """Mark every notification of the inbox read; return how many were unread."""
-    recent = _recent(principal, size)
-    statement = (
-        pg_insert(notification_reads)
-        .from_select(
-            ["reader", "notification_id", "read_at"],
-            select(literal(principal.sub), recent.c.id, literal(now, notification_reads.c.read_at.type)),
-        )
-        .on_conflict_do_nothing()
-        .returning(notification_reads.c.notification_id)
-    )
-    return len((await conn.execute(statement)).all())
+    visible = addressed_to(principal)
+    sql = _MARK_ALL.format(visible=visible.sql)
+    (marked,) = await run(conn, [Statement(sql, (principal.sub, now, *visible.params, size))])
+    return int(marked[0][0])

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contract.payloads import IncidentData, TaskData
-from app.db.driver import PgConnection, Rows, Statement, driver_of, rows_json, run
+from app.db.driver import PgConnection, Rows, Statement, rows_json
 from app.domain.assignments import assignment_notification
 from app.domain.issues import (
     IssueChange,
@@ -33,9 +32,9 @@ from app.store.outbox import NewEvent
 from app.store.set_writer import Plan, Reads, apply_set
 
 
-async def apply_issue_change(conn: AsyncConnection, change: IssueChange, *, now: datetime) -> int:
+async def apply_issue_change(conn: PgConnection, change: IssueChange, *, now: datetime) -> int:
     """Store `change`; return how many events it produced (maybe none)."""
-    return (await apply_issue_changes(await driver_of(conn), [change], now=now))[0]
+    return (await apply_issue_changes(conn, [change], now=now))[0]
 
 
 async def apply_issue_changes(conn: PgConnection, changes: Sequence[IssueChange], *, now: datetime) -> list[int]:
@@ -101,16 +100,6 @@ def _after(change: IssueChange, steps: list[IssueStep], now: datetime) -> Stored
     if isinstance(change, IssueDeleted):
         return StoredIssue(snapshot=None, deleted_at=change.deleted_at or now)
     return StoredIssue(snapshot=steps[-1].snapshot, deleted_at=None)
-
-
-async def load_issue(conn: AsyncConnection, jira_issue_id: str) -> IssueSnapshot | None:
-    """The issue as stored, as an incident or a task."""
-    return (await load_stored_issue(await driver_of(conn), jira_issue_id)).snapshot
-
-
-async def load_stored_issue(conn: PgConnection, jira_issue_id: str) -> StoredIssue:
-    (rows,) = await run(conn, [_load_statement([jira_issue_id])])
-    return _stored_issues(rows).get(jira_issue_id, StoredIssue())
 
 
 def _load_statement(jira_issue_ids: Sequence[str]) -> Statement:

@@ -6,10 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.contract.payloads import NotificationData
-from app.db.driver import Statement, driver_of, rows_json, run
+from app.db.driver import PgConnection, Statement, rows_json, run
 from app.store import outbox
 from app.store.outbox import NewEvent
 
@@ -72,14 +70,14 @@ _INSERT = (
 
 
 async def create_notification(
-    conn: AsyncConnection,
+    conn: PgConnection,
     notification: NotificationData,
     *,
     audience: frozenset[str] | None,
     sent_by: str,
     now: datetime,
 ) -> int:
-    """Store `notification` and append its `notification` / `created` event."""
+    """Store `notification` and append its `notification` / `created` event, in one message."""
     item = Outgoing(notification, audience, sent_by, now)
-    await run(await driver_of(conn), [*store_statements([item]), *outbox.append_statements([item.event()])])
+    await run(conn, [*store_statements([item]), *outbox.append_statements([item.event()])])
     return 1

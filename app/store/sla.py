@@ -13,6 +13,11 @@ carries the squad), and the organisation's to admins and tokens granting every
 squad only (the message's squad is `*`, which no squad claim lists: `"*"` in a
 claim means every squad, not a squad of that name). Nobody receives counts of
 incidents it could not read.
+
+Built as statements (app/db/driver.py): a publication is two messages (the
+incidents' timings with what was last published, then what changed and its
+events). `GET /api/metrics/sla` reads the same timings statement through
+SQLAlchemy, as the API reads.
 """
 
 from __future__ import annotations
@@ -21,14 +26,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clock import iso
 from app.contract.payloads import MetricData
-from app.db.driver import driver_of
-from app.db.schema import sla_published
+from app.db.driver import PgConnection, Rows, Statement, rows_json, run
 from app.domain import sla
 from app.domain.sla import IncidentTiming
 from app.store import outbox
@@ -37,8 +39,7 @@ from app.store.outbox import NewEvent
 # The scope of the organisation's figures: every squad.
 EVERY_SQUAD = "*"
 
-_TIMINGS = text(
-    """
+_TIMINGS = """
     SELECT i.severity, i.created_at, i.squad,
         CASE WHEN i.status IN ('resolved', 'closed') THEN (
             SELECT min(c.changed_at) FROM incident_status_changes c
@@ -49,19 +50,28 @@ _TIMINGS = text(
               ), '-infinity'::timestamptz)
         ) END AS resolved_at
     FROM incidents i
-    WHERE i.created_at >= :since AND (CAST(:squads AS text[]) IS NULL OR i.squad = ANY(CAST(:squads AS text[])))
-    """
+    WHERE i.created_at >= %s AND (%s::json IS NULL OR i.squad IN (SELECT json_array_elements_text(%s::json)))
+"""
+_PUBLISHED = "SELECT metric_name, squad, value, metadata FROM sla_published"
+_REMEMBER = (
+    "INSERT INTO sla_published (metric_name, squad, value, metadata, published_at) "
+    "SELECT metric_name, squad, value, metadata, published_at "
+    "FROM json_populate_recordset(NULL::sla_published, %s::json) "
+    "ON CONFLICT (metric_name, squad) DO UPDATE SET "
+    "value = excluded.value, metadata = excluded.metadata, published_at = excluded.published_at"
 )
 
 
-async def incident_timings(
-    conn: AsyncConnection, *, since: datetime, squads: Iterable[str] | None = None
-) -> list[IncidentTiming]:
+def _timings_statement(*, since: datetime, squads: Iterable[str] | None = None) -> Statement:
     """Incidents created since `since` (of `squads`, or all), with their resolution times."""
-    rows = await conn.execute(_TIMINGS, {"since": since, "squads": sorted(squads) if squads is not None else None})
+    chosen = rows_json(sorted(squads)) if squads is not None else None
+    return Statement(_TIMINGS, (since, chosen, chosen))
+
+
+def _timings(rows: Iterable[Any]) -> list[IncidentTiming]:
     return [
-        IncidentTiming(severity=row.severity, created_at=row.created_at, resolved_at=row.resolved_at, squad=row.squad)
-        for row in rows
+        IncidentTiming(severity=severity, created_at=created_at, resolved_at=resolved_at, squad=squad)
+        for severity, created_at, squad, resolved_at in rows
     ]
 
 
@@ -74,7 +84,8 @@ async def sla_report(
     squads: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The SLA figures over the rolling window, overall and by severity."""
-    timings = await incident_timings(conn, since=now - window, squads=squads)
+    statement = _timings_statement(since=now - window, squads=squads)
+    timings = _timings(await conn.exec_driver_sql(statement.sql, statement.params))
     overall = sla.figures(timings, targets, now)
     report = overall.as_dict()
     del report["target_seconds"]
@@ -88,11 +99,12 @@ async def sla_report(
     }
 
 
-async def publish_sla(conn: AsyncConnection, *, targets: dict[str, timedelta], window: timedelta, now: datetime) -> int:
+async def publish_sla(conn: PgConnection, *, targets: dict[str, timedelta], window: timedelta, now: datetime) -> int:
     """Publish `sla_percentage` and `mean_time_to_resolve` for the organisation and each
     squad, where they changed since last published; return the events."""
-    timings = await incident_timings(conn, since=now - window)
-    published = await _published(conn)
+    timing_rows, published_rows = await run(conn, [_timings_statement(since=now - window), Statement(_PUBLISHED)])
+    timings = _timings(timing_rows)
+    published = _published(published_rows)
     scopes = {EVERY_SQUAD, *(t.squad for t in timings if t.squad), *(squad for _name, squad in published)}
     window_days = window.days
     changed: list[tuple[str, MetricData]] = []
@@ -110,8 +122,9 @@ async def publish_sla(conn: AsyncConnection, *, targets: dict[str, timedelta], w
             changed.append(
                 (scope, MetricData(metric_name=name, value=value, unit=unit, timestamp=now, metadata=metadata))
             )
-    await _remember(conn, changed, now)
-    return await outbox.append(await driver_of(conn), [_event(scope, sample) for scope, sample in changed])
+    new_events = [_event(scope, sample) for scope, sample in changed]
+    await run(conn, [*_remember(changed, now), *outbox.append_statements(new_events)])
+    return len(new_events)
 
 
 def _metadata(figures: sla.SlaFigures, window_days: int, scope: str) -> dict[str, Any]:
@@ -121,28 +134,18 @@ def _metadata(figures: sla.SlaFigures, window_days: int, scope: str) -> dict[str
     return metadata
 
 
-async def _published(conn: AsyncConnection) -> dict[tuple[str, str], tuple[float, dict[str, Any]]]:
-    rows = await conn.execute(
-        select(sla_published.c.metric_name, sla_published.c.squad, sla_published.c.value, sla_published.c.metadata)
-    )
-    return {(row.metric_name, row.squad): (row.value, row.metadata) for row in rows}
+def _published(rows: Rows) -> dict[tuple[str, str], tuple[float, dict[str, Any]]]:
+    return {(metric_name, squad): (value, metadata) for metric_name, squad, value, metadata in rows}
 
 
-async def _remember(conn: AsyncConnection, changed: list[tuple[str, MetricData]], now: datetime) -> None:
+def _remember(changed: list[tuple[str, MetricData]], now: datetime) -> list[Statement]:
     if not changed:
-        return
+        return []
     rows = [
         {"metric_name": s.metric_name, "squad": scope, "value": s.value, "metadata": s.metadata, "published_at": now}
         for scope, s in changed
     ]
-    statement = pg_insert(sla_published)
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["metric_name", "squad"],
-            set_={"value": statement.excluded.value, "metadata": statement.excluded.metadata, "published_at": now},
-        ),
-        rows,
-    )
+    return [Statement(_REMEMBER, (rows_json(rows),))]
 
 
 def _event(scope: str, sample: MetricData) -> NewEvent:

@@ -6,14 +6,22 @@ addressed row (an audience) only its addressees; otherwise a row whose squad
 or environment the claims grant, and a row with neither is for everyone. A
 table without a squad (or environment) column passes None for it, exactly as
 its events carry none. tests/store/test_visibility.py checks the two agree.
+
+Writes are statements on the driver (app/db/driver.py), not SQLAlchemy: a
+write that must see only what its caller may (marking an inbox read) takes
+the rule as SQL text, `addressed_to`, checked against `may_see` by the same test.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, case, cast, false, literal, or_, true
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from app.auth.principal import Principal
+from app.db.driver import rows_json
 
 
 def visible_to(
@@ -48,3 +56,22 @@ def _granted(column: ColumnElement[str | None] | None, granted: frozenset[str] |
     if granted is None:  # the claim was "*"
         return column.is_not(None)
     return column.in_(sorted(granted))
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A SQL condition for a statement's WHERE, and its parameters (`%s` placeholders)."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+def addressed_to(principal: Principal) -> Condition:
+    """`visible_to(principal, audience=audience)` for a table with an `audience` column and
+    neither squad nor environment (notifications), as SQL text for a statement."""
+    if principal.is_admin:
+        return Condition("true")
+    return Condition(
+        "(audience IS NULL OR audience && ARRAY(SELECT json_array_elements_text(%s::json)))",
+        (rows_json(sorted(principal.addresses)),),
+    )

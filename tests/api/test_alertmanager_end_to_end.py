@@ -16,6 +16,7 @@ import pytest
 
 from app.clock import utcnow
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.monitoring_jobs import age_alerts_now
 from tests.conftest import make_settings, token
 from tests.support.alertmanager import RunningAlertmanager, Timing, alert, alertmanager
@@ -167,7 +168,7 @@ async def test_an_alert_resolved_while_silenced_goes_stale_then_expires_as_docum
         engine = create_engine(bench.database_url)
         try:
             for silent in (settings.alert_stale_after_seconds, settings.alert_expire_after_seconds):
-                async with engine.begin() as conn:
+                async with write(engine) as conn:
                     await age_alerts_now(conn, settings, now=utcnow() + timedelta(seconds=silent + 60))
         finally:
             await engine.dispose()

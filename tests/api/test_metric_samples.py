@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.store.metric_samples import delete_expired_samples
 from tests.conftest import make_settings, token
 from tests.support.alerts import count, rows
@@ -154,7 +155,7 @@ async def test_samples_older_than_the_retention_are_deleted(
     )
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with write(engine) as conn:
             deleted = await delete_expired_samples(conn, older_than=datetime.now(UTC) - timedelta(days=30))
     finally:
         await engine.dispose()

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db.engine import create_engine
 from app.db.lock_keys import LEADER_KEY, LEADER_NAMESPACE
 from app.domain.sla import parse_targets
+from app.ingest.transaction import write
 from app.monitoring_jobs import publish_sla
 from app.store.sla import sla_report
 from tests.conftest import make_settings, token
@@ -126,12 +127,12 @@ async def test_sla_figures_are_published_as_metric_messages_when_they_change(
         with server_in_thread(settings) as server:
             async with await open_stream(server.ws, token()) as ws:
                 await receive(ws)
-                async with engine.begin() as conn:
+                async with write(engine) as conn:
                     assert await publish_sla(conn, settings) == 0  # no incidents: nothing to announce
                 _store_known_incidents(database_url)
-                async with engine.begin() as conn:
+                async with write(engine) as conn:
                     published = await publish_sla(conn, settings)
-                async with engine.begin() as conn:
+                async with write(engine) as conn:
                     again = await publish_sla(conn, settings)
                 messages = await receive_events(ws, 6)
                 assert await expect_silence(ws) == []

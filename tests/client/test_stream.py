@@ -13,6 +13,7 @@ import pytest
 from jose import jwt as jwt_claims
 
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.store.event_retention import purge
 from tests.conftest import JWT_SECRET, make_settings, token
 from tests.support.browser import ClientPage, post_issue
@@ -166,7 +167,7 @@ async def _purge_before(database_url: str, position: int) -> None:
         conn.execute("UPDATE events SET created_at = now() - interval '10 days' WHERE position < %s", [position])
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with write(engine) as conn:
             await purge(conn, timedelta(days=7))
     finally:
         await engine.dispose()

@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.monitoring_jobs import age_alerts_now
 from tests.conftest import token
 from tests.support.alerts import am_alert
@@ -105,7 +106,7 @@ async def test_an_alert_the_service_expires_is_shown_closed_and_out_of_the_stale
     engine = create_engine(settings.database_url)
     try:
         for silent in (settings.alert_stale_after_seconds, settings.alert_expire_after_seconds):
-            async with engine.begin() as conn:
+            async with write(engine) as conn:
                 await age_alerts_now(conn, settings, now=datetime.now(UTC) + timedelta(seconds=silent + 60))
             if silent == settings.alert_stale_after_seconds:
                 await expect(card.locator(".badge[data-status]")).to_have_text("stale")

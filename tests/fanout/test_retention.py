@@ -9,6 +9,7 @@ import httpx
 import psycopg
 
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.store.event_retention import purge
 from tests.conftest import make_settings, token
 from tests.support.clients import open_stream, receive, receive_events
@@ -30,7 +31,7 @@ def _insert(database_url: str, count: int) -> None:
 async def _purge(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with write(engine) as conn:
             return await purge(conn, timedelta(days=7))
     finally:
         await engine.dispose()

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import JWT_SECRET
+from app.config import ConfigError
+from app.db.engine import create_engine
+from app.ingest.transaction import write
+from app.ops.problems import plain_problems
+from tests.conftest import JWT_SECRET, make_settings
 from tests.support.cli import run_cli
 from tests.support.database import PgServer
 from tests.support.server import free_port
@@ -93,3 +97,20 @@ def test_a_data_dir_that_cannot_be_written_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     line = _one_line(result.stderr)
     assert f"DATA_DIR={blocked / 'data'}: cannot keep the development JWT secret there" in line
+
+
+async def test_a_write_that_cannot_reach_the_database_is_the_same_one_line(tmp_path: Path) -> None:
+    """Reprocessing opens each delivery's transaction through the write seam: an outage in the
+    middle of a run reads as the same plain line, not as the service's StoreUnavailable."""
+    url = _unreachable()
+    engine = create_engine(url)
+    try:
+        with pytest.raises(ConfigError) as raised, plain_problems(make_settings(url, tmp_path)):
+            async with write(engine):
+                pass
+    finally:
+        await engine.dispose()
+
+    said = str(raised.value)
+    assert said.startswith(f"DATABASE_URL: cannot use the database at {url.replace('hunter2-secret', '***')}: ")
+    assert "hunter2" not in said

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.clock import utcnow
 from app.factory import _JOB_REGISTRARS
+from app.ingest.transaction import write
 from app.jobs import Job, run_once
 from app.ops.retention import JOB_NAME, delivery_retention, register_delivery_jobs
 from app.store.deliveries import purge_before
@@ -26,7 +27,7 @@ async def test_deliveries_older_than_the_cutoff_go_in_batches_oldest_first(datab
     async with engine_for(database_url) as engine:
         deleted, remaining = [], []
         for _ in range(4):
-            async with engine.begin() as conn:
+            async with write(engine) as conn:
                 deleted.append(await purge_before(conn, now - timedelta(days=30), batch=2))
             remaining.append([row[0] for row in rows(database_url, "SELECT id FROM webhook_deliveries ORDER BY id")])
 

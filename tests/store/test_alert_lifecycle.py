@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.clock import utcnow
 from app.config import Settings
 from app.db.engine import create_engine
+from app.ingest.transaction import write
 from app.jobs import Jobs
 from app.monitoring_jobs import age_alerts_now, register_monitoring_jobs
 from tests.conftest import make_settings, token
@@ -187,9 +188,9 @@ async def test_an_alert_not_re_sent_is_marked_stale_and_comes_back_with_its_next
             await receive(ws)
             await _post(http, am_group(am_alert("fp1")))
             rows(database_url, "UPDATE alerts SET last_seen_at = now() - interval '11 minutes' RETURNING id")
-            async with engine.begin() as conn:
+            async with write(engine) as conn:
                 marked = await age_alerts_now(conn, settings)
-            async with engine.begin() as conn:
+            async with write(engine) as conn:
                 marked_again = await age_alerts_now(conn, settings)
             await _post(http, am_group(am_alert("fp1")))
             messages = await receive_events(ws, 3)
@@ -208,7 +209,7 @@ async def _age(database_url: str, settings: Settings, silent_for: int) -> int:
     """Run the aging job as it would run `silent_for` seconds (plus a minute) from now."""
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with write(engine) as conn:
             return await age_alerts_now(conn, settings, now=utcnow() + timedelta(seconds=silent_for + 60))
     finally:
         await engine.dispose()
@@ -281,7 +282,7 @@ async def test_senders_that_never_repeat_are_not_marked_stale(
     rows(database_url, "UPDATE alerts SET last_seen_at = now() - interval '1 day' RETURNING id")
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with write(engine) as conn:
             assert await age_alerts_now(conn, settings) == 0
     finally:
         await engine.dispose()

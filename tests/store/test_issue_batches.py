@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from app.adapters.jira.mapping import JiraMapping
 from app.adapters.jira.webhook import parse_delivery
 from app.clock import utcnow
-from app.db.driver import driver_of
 from app.db.engine import create_engine
 from app.domain.issues import IssueChange
+from app.ingest.transaction import write
 from app.store.issues import apply_issue_changes
 from tests.support.jira import issue_event
 
@@ -77,8 +77,8 @@ def test_a_batch_leaves_the_same_state_and_events_as_one_by_one(database_url: st
         produced: list[int] = []
         try:
             for batch in batches:
-                async with engine.begin() as conn:
-                    produced += await apply_issue_changes(await driver_of(conn), batch, now=now)
+                async with write(engine) as conn:
+                    produced += await apply_issue_changes(conn, batch, now=now)
         finally:
             await engine.dispose()
         return produced

@@ -1,4 +1,5 @@
-"""The SQL rule (`visible_to`) and `Principal.may_see` agree, for any claims and any row."""
+"""The SQL rules (`visible_to`, and `addressed_to` for statements) and `Principal.may_see`
+agree, for any claims and any row."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.auth.principal import Principal
 from app.db.urls import sqlalchemy_url
-from app.store.visibility import visible_to
+from app.store.visibility import addressed_to, visible_to
 
 NAMES = ("a", "b")
 ADDRESSES = ("ana", "ana@example.com", "bob")
@@ -89,3 +90,20 @@ def test_the_sql_rule_selects_exactly_the_rows_may_see_allows(engine: sa.Engine,
             )
         }
         assert selected == expected, (principal, squad, environment, audience)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(principal=principals)
+def test_the_statement_rule_for_addressed_rows_selects_exactly_what_may_see_allows(
+    engine: sa.Engine, principal: Principal
+) -> None:
+    condition = addressed_to(principal)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT id FROM visibility_cases WHERE " + condition.sql, condition.params)
+        selected = set(found.scalars())
+    expected = {
+        case.id
+        for case in CASES
+        if principal.may_see(None, None, frozenset(case.audience) if case.audience is not None else None)
+    }
+    assert selected == expected, principal
