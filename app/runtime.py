@@ -106,18 +106,16 @@ def log_reader(engine: AsyncEngine) -> ReadLog:
     """Reads of the event log through `engine`'s pool: events in (after, upto], at most limit."""
 
     async def read_log(after: int, upto: int, limit: int) -> list[Event]:
-        async with engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            return await log.read_after(raw.driver_connection, after, limit=limit, upto=upto)  # type: ignore[arg-type]
+        async with driver.reading(engine) as conn:
+            return await log.read_after(conn, after, limit=limit, upto=upto)
 
     return read_log
 
 
 def newest_reader(engine: AsyncEngine) -> Lookup:
     async def newest_position() -> int:
-        async with engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            return await log.newest_position(raw.driver_connection)  # type: ignore[arg-type]
+        async with driver.reading(engine) as conn:
+            return await log.newest_position(conn)
 
     return newest_position
 

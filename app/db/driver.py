@@ -33,7 +33,7 @@ from typing import Any, TypeAlias, cast
 import orjson
 import psycopg
 from psycopg.types.json import set_json_loads
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.engine import POOLER_SAFE
 from app.db.urls import libpq_url
@@ -113,3 +113,11 @@ async def driver_of(conn: AsyncConnection) -> PgConnection:
     Called by the write seam alone (app/ingest/transaction.py)."""
     raw = await conn.get_raw_connection()
     return cast(PgConnection, raw.driver_connection)
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[PgConnection]:
+    """A pooled connection's psycopg connection, for reads written as statements (the event
+    log's, app/fanout/log.py); writes open at the write seam instead."""
+    async with engine.connect() as conn:
+        yield await driver_of(conn)
