@@ -32,7 +32,9 @@ number of processes and take webhooks the same way. Each run measures:
   `hop_hub_ms` (the hub fed to the event written to every socket, waiting
   for the batch before it included); `fan_out_ms` (one batch offered to every
   socket, the hub's own time). A subscriber gets an event during its
-  fan-out, so `mean_ms` may be below created-to-written.
+  fan-out, so `mean_ms` may be below created-to-written. And where a tail
+  begins: `read_p99_ms`, `took_p99_ms` (broker only), `wrote_p99_ms`, the
+  p99 of created to each stamp, to the bound of its histogram bucket.
 
 Every subscriber must hold every message, in order, once (else the run fails).
 """
@@ -83,36 +85,55 @@ def _fleet(database_url: str, mode: str, edges: int, broker_url: str) -> Iterato
 
 @dataclass
 class _Scrape:
-    """What the fleet's /metrics say at one moment: counters and histogram (sum, count) totals."""
+    """What the fleet's /metrics say at one moment: counters and histogram totals."""
 
     reads: float
-    # By histogram name: (sum of seconds, count) over the processes that feed subscribers, except
-    # _READ with a broker, which is the relay's (the only listener).
+    # By histogram name, over the processes that feed subscribers (except _READ with a broker: the
+    # relay's, the only listener): (sum of seconds, count), and the cumulative count by bucket bound.
     timed: dict[str, tuple[float, float]]
+    buckets: dict[str, dict[float, float]]
 
     def mean_ms(self, since: _Scrape, name: str) -> float | None:
         total, count = (a - b for a, b in zip(self.timed[name], since.timed[name], strict=True))
         return total / count * 1000 if count else None
 
+    def p99_ms(self, since: _Scrape, name: str) -> float | None:
+        """The bound of the histogram bucket that holds the 99th percentile: coarse (1, 2.5, 5,
+        10, 25, 50, 100, 250 ms...), enough to say which hop a tail comes from."""
+        counts = {le: n - since.buckets[name].get(le, 0.0) for le, n in self.buckets[name].items()}
+        total = counts.get(float("inf"), 0.0)
+        if not total:
+            return None
+        return next(le * 1000 for le, n in sorted(counts.items()) if n >= 0.99 * total)
+
 
 def _scrape(processes: list[harness.Service], sockets: int, mode: str) -> _Scrape:
     reads = 0.0
     timed = dict.fromkeys((_READ, _TOOK, _WROTE, _FAN_OUT), (0.0, 0.0))
+    buckets: dict[str, dict[float, float]] = {name: {} for name in timed}
     for index, process in enumerate(processes):
         text = httpx.get(f"{process.http}/metrics", timeout=5).text
         for family in text_string_to_metric_families(text):
             reads += sum(s.value for s in family.samples if s.name == _READS)
             fed_here = index < sockets or (family.name == _READ and mode == "broker")
-            if family.name in timed and fed_here:
-                total, count = timed[family.name]
-                total += sum(s.value for s in family.samples if s.name.endswith("_sum"))
-                count += sum(s.value for s in family.samples if s.name.endswith("_count"))
-                timed[family.name] = (total, count)
-    return _Scrape(reads, timed)
+            if family.name not in timed or not fed_here:
+                continue
+            total, count = timed[family.name]
+            for sample in family.samples:
+                if sample.name.endswith("_sum"):
+                    total += sample.value
+                elif sample.name.endswith("_count"):
+                    count += sample.value
+                elif sample.name.endswith("_bucket"):
+                    le = float(sample.labels["le"])
+                    buckets[family.name][le] = buckets[family.name].get(le, 0.0) + sample.value
+            timed[family.name] = (total, count)
+    return _Scrape(reads, timed, buckets)
 
 
 def _hops(mode: str, before: _Scrape, after: _Scrape) -> Figures:
-    """Where the steady phase's time went: created->read, read->edge, fed->written, and the fan-out."""
+    """Where the steady phase's time went: created->read, read->edge, fed->written, and the fan-out;
+    and in which hop the tail begins (each stamp's p99, to its histogram's bucket)."""
     read, took, wrote, fan_out = (after.mean_ms(before, name) for name in (_READ, _TOOK, _WROTE, _FAN_OUT))
     if read is None or wrote is None or fan_out is None or (mode == "broker" and took is None):
         return {}
@@ -120,6 +141,11 @@ def _hops(mode: str, before: _Scrape, after: _Scrape) -> Figures:
     hops: Figures = {"hop_read_ms": read, "hop_hub_ms": wrote - fed, "fan_out_ms": fan_out}
     if mode == "broker":
         hops["hop_stream_ms"] = fed - read
+    stamps = {"read_p99_ms": _READ, "wrote_p99_ms": _WROTE, **({"took_p99_ms": _TOOK} if mode == "broker" else {})}
+    for key, name in stamps.items():
+        bound = after.p99_ms(before, name)
+        if bound is not None:
+            hops[key] = bound
     return hops
 
 
