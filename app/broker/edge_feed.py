@@ -130,9 +130,17 @@ class EdgeFeed:
             await asyncio.gather(reading, return_exceptions=True)
 
     def _read(self, client: stream.Client, after: int) -> asyncio.Task[list[stream.Entry]]:
-        return asyncio.create_task(
-            stream.read_after(client, self._stream, after, count=_BATCH, block_ms=_BLOCK_MS), name="edge-feed-read"
-        )
+        return asyncio.create_task(self._take(client, after), name="edge-feed-read")
+
+    async def _take(self, client: stream.Client, after: int) -> list[stream.Entry]:
+        entries = await stream.read_after(client, self._stream, after, count=_BATCH, block_ms=_BLOCK_MS)
+        # Taken now, while the hub may still be busy with the batch before: the lag is the broker's
+        # alone, and the wait for the hub shows in ops_bridge_webhook_to_socket_seconds.
+        now = time.time()
+        for entry in entries:
+            if entry.event.created_at:
+                metrics.BROKER_LAG_SECONDS.observe(max(0.0, now - entry.event.created_at))
+        return entries
 
     @staticmethod
     def _stop_if_cancelled() -> None:
@@ -147,10 +155,6 @@ class EdgeFeed:
             return
         if entries[0].prev > self._hub.position:
             await self._fill_gap(entries[0].prev)
-        now = time.time()
-        for entry in entries:
-            if entry.event.created_at:
-                metrics.BROKER_LAG_SECONDS.observe(max(0.0, now - entry.event.created_at))
         metrics.BROKER_RECEIVED.inc(len(entries))
         batch: list[Event] = []
         for entry in entries:
