@@ -22,6 +22,19 @@ number of processes and take webhooks the same way. Each run measures:
   `ops_bridge_event_log_reads_total` counters of every process) per webhook
   accepted: the PostgreSQL-only fleet reads once per process per commit batch,
   the broker fleet once (the relay's).
+- where the steady phase's time goes, hop by hop, as means (ms) from each
+  role's /metrics (histogram sums over counts, from the event's `created_at`,
+  its ingest transaction, on one host's clock) and the subscribers' latencies:
+  `mean_ms` (webhook sent to message received); `hop_read_ms` (created to the
+  log read that feeds the hubs: the socket processes' listeners, or the
+  relay's); `hop_stream_ms` (that read to an edge taking the event from the
+  stream: the relay's XADD, Redis, the edge's XREAD; broker only);
+  `hop_hub_ms` (the hub fed to the event written to every socket, waiting
+  for the batch before it included); `fan_out_ms` (one batch offered to every
+  socket, the hub's own time). A subscriber gets an event during its
+  fan-out, so `mean_ms` may be below created-to-written. And where a tail
+  begins: `read_p99_ms`, `took_p99_ms` (broker only), `wrote_p99_ms`, the
+  p99 of created to each stamp, to the bound of its histogram bucket.
 
 Every subscriber must hold every message, in order, once (else the run fails).
 """
@@ -34,6 +47,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +56,19 @@ import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import harness, workload
+from bench.subscriber_pool import BUCKET_NS
 from bench.workload import JIRA, Figures, Outcome
 from tests.support.redis import redis_server
 
 _READS = "ops_bridge_event_log_reads_total"
+# Histograms timed from an event's created_at: to a listener's read of the log, to an edge's
+# read of the stream, and to the hub having written it to every socket.
+_READ, _TOOK, _WROTE = (
+    "ops_bridge_listener_lag_seconds",
+    "ops_bridge_broker_lag_seconds",
+    "ops_bridge_webhook_to_socket_seconds",
+)
+_FAN_OUT = "ops_bridge_fan_out_seconds"
 
 
 @contextlib.contextmanager
@@ -60,13 +83,70 @@ def _fleet(database_url: str, mode: str, edges: int, broker_url: str) -> Iterato
         yield started
 
 
-def _log_reads(processes: list[harness.Service]) -> float:
-    total = 0.0
-    for process in processes:
+@dataclass
+class _Scrape:
+    """What the fleet's /metrics say at one moment: counters and histogram totals."""
+
+    reads: float
+    # By histogram name, over the processes that feed subscribers (except _READ with a broker: the
+    # relay's, the only listener): (sum of seconds, count), and the cumulative count by bucket bound.
+    timed: dict[str, tuple[float, float]]
+    buckets: dict[str, dict[float, float]]
+
+    def mean_ms(self, since: _Scrape, name: str) -> float | None:
+        total, count = (a - b for a, b in zip(self.timed[name], since.timed[name], strict=True))
+        return total / count * 1000 if count else None
+
+    def p99_ms(self, since: _Scrape, name: str) -> float | None:
+        """The bound of the histogram bucket that holds the 99th percentile: coarse (1, 2.5, 5,
+        10, 25, 50, 100, 250 ms...), enough to say which hop a tail comes from."""
+        counts = {le: n - since.buckets[name].get(le, 0.0) for le, n in self.buckets[name].items()}
+        total = counts.get(float("inf"), 0.0)
+        if not total:
+            return None
+        return next(le * 1000 for le, n in sorted(counts.items()) if n >= 0.99 * total)
+
+
+def _scrape(processes: list[harness.Service], sockets: int, mode: str) -> _Scrape:
+    reads = 0.0
+    timed = dict.fromkeys((_READ, _TOOK, _WROTE, _FAN_OUT), (0.0, 0.0))
+    buckets: dict[str, dict[float, float]] = {name: {} for name in timed}
+    for index, process in enumerate(processes):
         text = httpx.get(f"{process.http}/metrics", timeout=5).text
         for family in text_string_to_metric_families(text):
-            total += sum(s.value for s in family.samples if s.name == _READS)
-    return total
+            reads += sum(s.value for s in family.samples if s.name == _READS)
+            fed_here = index < sockets or (family.name == _READ and mode == "broker")
+            if family.name not in timed or not fed_here:
+                continue
+            total, count = timed[family.name]
+            for sample in family.samples:
+                if sample.name.endswith("_sum"):
+                    total += sample.value
+                elif sample.name.endswith("_count"):
+                    count += sample.value
+                elif sample.name.endswith("_bucket"):
+                    le = float(sample.labels["le"])
+                    buckets[family.name][le] = buckets[family.name].get(le, 0.0) + sample.value
+            timed[family.name] = (total, count)
+    return _Scrape(reads, timed, buckets)
+
+
+def _hops(mode: str, before: _Scrape, after: _Scrape) -> Figures:
+    """Where the steady phase's time went: created->read, read->edge, fed->written, and the fan-out;
+    and in which hop the tail begins (each stamp's p99, to its histogram's bucket)."""
+    read, took, wrote, fan_out = (after.mean_ms(before, name) for name in (_READ, _TOOK, _WROTE, _FAN_OUT))
+    if read is None or wrote is None or fan_out is None or (mode == "broker" and took is None):
+        return {}
+    fed = took if mode == "broker" and took is not None else read
+    hops: Figures = {"hop_read_ms": read, "hop_hub_ms": wrote - fed, "fan_out_ms": fan_out}
+    if mode == "broker":
+        hops["hop_stream_ms"] = fed - read
+    stamps = {"read_p99_ms": _READ, "wrote_p99_ms": _WROTE, **({"took_p99_ms": _TOOK} if mode == "broker" else {})}
+    for key, name in stamps.items():
+        bound = after.p99_ms(before, name)
+        if bound is not None:
+            hops[key] = bound
+    return hops
 
 
 async def one_run(mode: str, edges: int, database_url: str, broker_url: str, args: argparse.Namespace) -> Figures:
@@ -82,10 +162,10 @@ async def one_run(mode: str, edges: int, database_url: str, broker_url: str, arg
             client = await stack.enter_async_context(harness.http_client(webhooks.http, 16))
             warm = await harness.send_at_rate(client, JIRA, args.rate, args.warm_up)
             await _delivered(pools, warm)
-            reads_before = _log_reads(processes)
+            before = _scrape(processes, edges, mode)
             accepted = await harness.send_at_rate(client, JIRA, args.rate, args.count, start=args.warm_up)
             steady = await _delivered(pools, warm + accepted)
-            reads = _log_reads(processes) - reads_before
+            after = _scrape(processes, edges, mode)
             began_ns = time.monotonic_ns()
             burst, _ = await harness.send_flat_out(
                 client, JIRA, args.burst_seconds, 16, start=args.warm_up + args.count
@@ -97,8 +177,16 @@ async def one_run(mode: str, edges: int, database_url: str, broker_url: str, arg
         "p50_ms": histogram.percentile_ms(50),
         "p99_ms": histogram.percentile_ms(99),
         "deliveries_per_s": burst * per * edges / ((last_ns - began_ns) / 1e9),
-        "log_reads_per_event": reads / max(accepted, 1),
+        "log_reads_per_event": (after.reads - before.reads) / max(accepted, 1),
+        "mean_ms": _mean_ms(histogram),
+        **_hops(mode, before, after),
     }
+
+
+def _mean_ms(histogram: harness.Histogram) -> float:
+    """The mean latency, each message counted at the middle of its 0.1 ms bucket."""
+    total = histogram.total
+    return sum((bucket + 0.5) * n for bucket, n in histogram.counts.items()) * BUCKET_NS / 1e6 / max(total, 1)
 
 
 async def _delivered(pools: list[harness.Subscribers], expected: int) -> list[harness.Delivery]:

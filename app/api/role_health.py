@@ -35,6 +35,7 @@ async def relay_lag(runtime: Runtime, relay: Relay) -> dict[str, Any]:
         row = (await conn.execute(text(_LAG.replace("%(after)s", ":after")), {"after": publisher.position})).one()
     return {
         "leading": True,
+        "broker_connected": publisher.unreachable is None,
         "position": publisher.position,
         "lag_positions": int(row[0]) - publisher.position,
         "lag_seconds": round(float(row[1] or 0.0), 3),
@@ -44,9 +45,14 @@ async def relay_lag(runtime: Runtime, relay: Relay) -> dict[str, Any]:
 def relay_reason(relay: Relay) -> str | None:
     if not relay.leading:
         return None  # standing by: ready to take over, which is its work
-    listener = relay.listener
+    listener, publisher = relay.listener, relay.publisher
     if listener is None or not listener.ready:
         return "active relay, but not publishing: the LISTEN connection or the broker is being re-made"
+    if publisher is not None and publisher.unreachable is not None:
+        return (
+            f"active relay, but the broker is unreachable ({publisher.unreachable}): it holds position "
+            f"{publisher.position} and publishes from there when the broker answers"
+        )
     return None
 
 

@@ -1,7 +1,9 @@
 """An edge's feed: live events from the broker's stream into the hub, in the listener's place.
 
-The feed reads the stream after the last position it handed the hub (XREAD
-BLOCK) and publishes what it reads, as the listener does with the log; it never
+The feed reads the stream after the last position it read (XREAD BLOCK) and
+publishes what it reads, as the listener does with the log; the next read is
+already waiting on the broker while the hub fans a batch out, so an event that
+arrives meanwhile costs no round trip once the hub is free. It never
 LISTENs and never reads the log for live events, so an edge costs PostgreSQL
 nothing while the broker serves. Two exceptions, both counted
 (`ops_bridge_event_log_reads{reader="edge_gap"}`): an entry whose `prev` lies
@@ -111,27 +113,48 @@ class EdgeFeed:
         self._connected.set()
         metrics.BROKER_CONNECTED.set(1)
         _log.info("edge following the broker from position %d", self._hub.position)
+        after = self._hub.position
+        reading = self._read(client, after)
+        try:
+            while True:
+                entries = await reading
+                self._stop_if_cancelled()
+                self.last_read_at = time.monotonic()
+                after = entries[-1].event.position if entries else after
+                # The next read goes out before this batch is fanned out: what arrives meanwhile is
+                # here when the hub is free, rather than a round trip to the broker after it.
+                reading = self._read(client, after)
+                await self._hand_over(entries)
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
+    def _read(self, client: stream.Client, after: int) -> asyncio.Task[list[stream.Entry]]:
+        return asyncio.create_task(self._take(client, after), name="edge-feed-read")
+
+    async def _take(self, client: stream.Client, after: int) -> list[stream.Entry]:
+        entries = await stream.read_after(client, self._stream, after, count=_BATCH, block_ms=_BLOCK_MS)
+        # Taken now, while the hub may still be busy with the batch before: the lag is the broker's
+        # alone, and the wait for the hub shows in ops_bridge_webhook_to_socket_seconds.
+        now = time.time()
+        for entry in entries:
+            if entry.event.created_at:
+                metrics.BROKER_LAG_SECONDS.observe(max(0.0, now - entry.event.created_at))
+        return entries
+
+    @staticmethod
+    def _stop_if_cancelled() -> None:
         me = asyncio.current_task()
-        while True:
-            if me is not None and me.cancelling():
-                # redis-py can swallow a cancellation that lands inside a blocking read (it
-                # disconnects and the read returns): stop here rather than block again.
-                raise asyncio.CancelledError
-            entries = await stream.read_after(
-                client, self._stream, self._hub.position, count=_BATCH, block_ms=_BLOCK_MS
-            )
-            self.last_read_at = time.monotonic()
-            await self._hand_over(entries)
+        if me is not None and me.cancelling():
+            # redis-py can swallow a cancellation that lands inside a blocking read (it
+            # disconnects and the read returns): stop here rather than read again.
+            raise asyncio.CancelledError
 
     async def _hand_over(self, entries: list[stream.Entry]) -> None:
         if not entries:
             return
         if entries[0].prev > self._hub.position:
             await self._fill_gap(entries[0].prev)
-        now = time.time()
-        for entry in entries:
-            if entry.event.created_at:
-                metrics.BROKER_LAG_SECONDS.observe(max(0.0, now - entry.event.created_at))
         metrics.BROKER_RECEIVED.inc(len(entries))
         batch: list[Event] = []
         for entry in entries:

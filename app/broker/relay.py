@@ -8,6 +8,16 @@ published is not published again, and whatever it published just before dying
 that the new one publishes as well is refused by Redis (entry ids must grow).
 So nothing is lost and nothing doubled. The standbys hold one blocked
 connection each and read nothing.
+
+A broker that does not answer is the publisher's business alone: it holds the
+position it has published up to and tries the same events again, with a
+bounded backoff, until the broker takes them. The listener meanwhile keeps its
+PostgreSQL connection and its LISTEN (it waits in `publish`, as it would on a
+slow hub), and reads on from the held position once publishing returns. An
+entry the broker took just before the failure is refused when tried again (ids
+must grow), and a broker restarted empty gets the events again with their
+`prev`, from which edges fill what it lost. /readyz and
+`ops_bridge_broker_connected` say the broker is down meanwhile.
 """
 
 from __future__ import annotations
@@ -30,12 +40,21 @@ from app.observability import metrics
 _log = logging.getLogger(__name__)
 
 
+# Between tries of a batch the broker did not take: quick at first (a broker restart takes a
+# moment), never longer than this, so the relay publishes within a second or two of its return.
+_RETRY_MIN = 0.05
+_RETRY_MAX = 2.0
+
+
 class BrokerUnavailable(OSError):
-    """The broker did not take what was published: the listener reconnects and publishes it again."""
+    """The broker did not take a batch: the publisher tries it again (the listener never sees this)."""
 
 
 class Publisher:
-    """Where the active relay's listener hands what it reads: the broker's stream."""
+    """Where the active relay's listener hands what it reads: the broker's stream.
+
+    `publish` returns once the broker holds every event handed to it, however long
+    that takes; cancel it (the relay does, when its leadership ends) to give up."""
 
     def __init__(self, client: stream.Client, name: str, *, max_events: int) -> None:
         self._client = client
@@ -44,6 +63,9 @@ class Publisher:
         self._position: int | None = None
         self.published_at = 0.0
         self.newest_created_at = 0.0
+        # Why the broker did not take the last try, while the publisher is trying again; else None.
+        self.unreachable: str | None = None
+        self._reachability = asyncio.Condition()
 
     @property
     def started(self) -> bool:
@@ -65,11 +87,31 @@ class Publisher:
         del recent, holds_after  # a hub's ring, which a publisher does not keep
         self._position = position
 
+    async def wait_reachable(self, reachable: bool = True) -> None:
+        """Return once the broker took the last try (`reachable`), or refused it (not)."""
+        async with self._reachability:
+            await self._reachability.wait_for(lambda: (self.unreachable is None) == reachable)
+
     async def publish(self, events: Sequence[Event]) -> None:
-        prev = self.position
-        fresh = [event for event in events if event.position > prev]
+        fresh = [event for event in events if event.position > self.position]
         if not fresh:
             return
+        backoff = _RETRY_MIN
+        while True:
+            try:
+                await self._add(fresh)
+            except BrokerUnavailable as exc:
+                await self._refused(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _RETRY_MAX)
+                continue
+            await self._taken(len(fresh))
+            return
+
+    async def _add(self, fresh: Sequence[Event]) -> None:
+        """One try: the events after the held position, in one round trip; the position moves only
+        when the broker took (or already held) every one of them."""
+        prev = self.position
         pipe = self._client.pipeline(transaction=False)
         for event in fresh:
             pipe.xadd(
@@ -82,7 +124,7 @@ class Publisher:
             prev = event.position
         try:
             results = await pipe.execute(raise_on_error=False)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise BrokerUnavailable(f"the broker refused the relay's batch: {exc}") from exc
         self._account(results)
         self._position = prev
@@ -92,11 +134,33 @@ class Publisher:
     def _account(self, results: list[object]) -> None:
         for result in results:
             if isinstance(result, ResponseError) and "equal or smaller" in str(result):
-                metrics.BROKER_REFUSED.inc()  # already there: a predecessor published it
+                metrics.BROKER_REFUSED.inc()  # already there: a predecessor (or our own last try) published it
             elif isinstance(result, Exception):
                 raise BrokerUnavailable(f"the broker refused an event: {result}")
             else:
                 metrics.BROKER_PUBLISHED.inc()
+
+    async def _refused(self, exc: BrokerUnavailable) -> None:
+        if self.unreachable is None:
+            _log.warning(
+                "the relay cannot publish to the broker (%s): holding position %d and trying again; "
+                "the LISTEN connection is kept",
+                exc,
+                self.position,
+            )
+        metrics.BROKER_CONNECTED.set(0)
+        async with self._reachability:
+            self.unreachable = str(exc)[:200]
+            self._reachability.notify_all()
+
+    async def _taken(self, count: int) -> None:
+        metrics.BROKER_CONNECTED.set(1)
+        if self.unreachable is None:
+            return
+        _log.info("the broker answers again: the relay published %d held events, up to %d", count, self.position)
+        async with self._reachability:
+            self.unreachable = None
+            self._reachability.notify_all()
 
 
 class Relay:
@@ -114,10 +178,20 @@ class Relay:
         self.listener: Listener | None = None
         self.publisher: Publisher | None = None
         self.terms = 0
+        self._in_term = asyncio.Event()
 
     @property
     def leading(self) -> bool:
         return self.leadership.leading
+
+    async def wait_publishing(self) -> Publisher:
+        """The publisher, once this relay leads and its listener reads the log."""
+        while True:
+            await self._in_term.wait()
+            listener, publisher = self.listener, self.publisher
+            if listener is not None and publisher is not None:
+                await listener.wait_ready()
+                return publisher
 
     async def run(self) -> None:
         bidding = asyncio.create_task(self.leadership.run(), name="relay-leadership")
@@ -148,8 +222,10 @@ class Relay:
                 self.publisher.start_at(start)  # else the listener starts at the log's newest position
             _log.info("relay active from position %s", start if start is not None else "(the log's newest)")
             self.listener = Listener(self._listen_url, self.publisher, poll_interval=self._poll_interval)
+            self._in_term.set()
             await self._publish_while_leading(self.listener)
         finally:
+            self._in_term.clear()
             metrics.BROKER_CONNECTED.set(0)
             await client.aclose()
 

@@ -39,7 +39,10 @@ _MAX_BACKOFF = 5.0
 
 
 class Fed(Protocol):
-    """What the listener feeds: the hub, or a relay's publisher to the broker (app/broker/relay.py)."""
+    """What the listener feeds: the hub, or a relay's publisher to the broker (app/broker/relay.py).
+
+    `publish` returns once what it was handed is taken, waiting as long as that takes (a
+    publisher waits for its broker): an exception from it is taken for a lost connection."""
 
     @property
     def started(self) -> bool: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -155,3 +155,47 @@ async def test_subscribers_are_told_to_resume_when_the_broker_goes_away(redis: R
         assert not feed.ready
 
     assert sink.closed_with == BROKER_LOST_CLOSE == 1013
+
+
+class _GatedHub(Hub):
+    """A real hub whose fan-outs wait for the test's word: a hub busy with a batch, held busy."""
+
+    def __init__(self) -> None:
+        super().__init__(max_buffered_bytes=1 << 20)
+        self.gate = asyncio.Event()
+        self.busy = asyncio.Event()
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        self.busy.set()
+        await self.gate.wait()
+        await super().publish(events)
+
+
+async def test_the_next_read_waits_on_the_broker_while_the_hub_fans_a_batch_out(redis: RedisServer) -> None:
+    hub = _GatedHub()
+    hub.start_at(2)
+    _, sink = _subscriber(hub)
+
+    async with _following(_feed(redis, hub)):
+        await _publish(redis, 2, LOG[2:3])
+        async with asyncio.timeout(10):
+            await hub.busy.wait()  # event 3 is being fanned out, and stays so
+            blocked = await _blocked_reads(redis)
+        await _publish(redis, 3, LOG[3:4])
+        hub.gate.set()
+        async with asyncio.timeout(10):
+            await hub.wait_beyond(3)
+
+    assert blocked == 1  # asked for what follows 3 before 3 reached the sockets
+    assert sink.positions() == [3, 4]
+
+
+async def _blocked_reads(redis: RedisServer) -> int:
+    """Clients of `redis` blocked in XREAD, once there is one (or 0 after a second)."""
+    with redis.client() as client:
+        for _ in range(50):
+            found = sum(1 for c in client.client_list() if c["cmd"] == "xread" and "b" in c["flags"])
+            if found:
+                return found
+            await asyncio.sleep(0.02)  # Redis's state, another process's: asked, not awaited
+    return 0

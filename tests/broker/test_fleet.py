@@ -19,6 +19,7 @@ from tests.conftest import token
 from tests.support.database import PgServer
 from tests.support.faults import Cluster, Sender, Subscriber, stream_through
 from tests.support.fleet import Fleet, fleet, log_reads, scrape_process
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -111,6 +112,55 @@ async def test_no_loss_when_redis_restarts_and_subscribers_are_told_to_resume(da
 
         subscribers = await _run(running, database_url, "broker: redis restarted", fault)
         assert 1013 in {code for s in subscribers for code in s.closes}
+
+
+async def test_the_relay_keeps_its_listen_while_only_redis_is_down_and_publishes_the_rest_once(
+    database_url: str,
+) -> None:
+    with fleet(database_url) as running:
+        relay = await running.active_relay()
+        listening = _listen_backends(database_url)
+        seen_down: list[dict[str, object]] = []
+
+        async def fault(_: Cluster, __: list[Subscriber], sender: Sender) -> None:
+            await sender.until_accepted(DELIVERIES // 3)
+            await asyncio.to_thread(running.redis.stop)
+            await sender.until_accepted(sender.accepted + 20)  # webhooks arrive while it is down
+            seen_down.append(await _relay_says_the_broker_is_down(relay))
+            await asyncio.to_thread(running.redis.start)  # empty: the stream is gone
+            assert await running.active_relay() is relay
+
+        await _run(running, database_url, "broker: redis down a while", fault)
+        relay_metrics = await scrape_process(relay)
+        listening_after = _listen_backends(database_url)
+
+    assert len(listening) == 1
+    assert listening_after == listening  # the same LISTEN, never re-made
+    assert relay_metrics.value("ops_bridge_listener_reconnects_total") == 0
+    assert relay_metrics.value("ops_bridge_broker_connected") == 1
+    [down] = seen_down
+    assert down["broker_connected"] == 0
+    assert down["checks"] == {"database": "ok", "schema": "ok", "relay": "down"}
+    assert "broker is unreachable" in str(down["reasons"])
+
+
+async def _relay_says_the_broker_is_down(relay: ServerProcess) -> dict[str, object]:
+    """The relay's /readyz once it says it is not ready, with its broker gauge beside it."""
+    async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(30):
+        while (answer := await http.get(f"{relay.http}/readyz")).status_code != 503:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # another process's state: asked, not awaited
+    gauge = (await scrape_process(relay)).value("ops_bridge_broker_connected")
+    return {**answer.json(), "broker_connected": gauge}
+
+
+def _listen_backends(database_url: str) -> list[int]:
+    """The server processes of the fleet's LISTEN connections (the active relay's alone)."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'ops-bridge-listener'"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 async def test_no_loss_when_postgresql_restarts_under_the_relay(database_url: str, postgres: PgServer) -> None:
