@@ -139,32 +139,28 @@ def _uses(tree: ast.Module, name: str) -> list[int]:
     ]
 
 
-def test_write_transactions_open_in_the_write_seam_alone() -> None:
-    modules = _modules()
-    opened = [
-        f"{name}:{line} calls {method}()"
-        for name, tree in modules.items()
-        if name != WRITE_SEAM
-        for method in ("begin", "begin_nested")
-        for line in _uses(tree, method)
+def _used_outside(name: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    """Where a module other than `allowed` uses `name`, as `module:line <what>`."""
+    return [
+        f"{module}:{line} {what}"
+        for module, tree in _modules().items()
+        if module not in allowed
+        for line in _uses(tree, name)
     ]
-    opened += [
-        f"{name}:{line} sends BEGIN"
-        for name, tree in modules.items()
-        if name not in (BATCH_WRITER, "app.db.driver")
-        for line in _uses(tree, "BEGIN")
+
+
+def test_write_transactions_open_in_the_write_seam_alone() -> None:
+    opened = [
+        *_used_outside("begin", (WRITE_SEAM,), "calls begin()"),
+        *_used_outside("begin_nested", (WRITE_SEAM,), "calls begin_nested()"),
+        *_used_outside("BEGIN", (BATCH_WRITER, "app.db.driver"), "sends BEGIN"),
     ]
 
     assert opened == []
 
 
 def test_only_the_write_seam_takes_the_driver_connection_from_sqlalchemy() -> None:
-    dug = [
-        f"{name}:{line}"
-        for name, tree in _modules().items()
-        if name not in (WRITE_SEAM, "app.db.driver")
-        for line in _uses(tree, "driver_of")
-    ]
+    dug = _used_outside("driver_of", (WRITE_SEAM, "app.db.driver"), "calls driver_of")
 
     assert dug == []
 

@@ -54,7 +54,7 @@ _UPDATE = (
     )
     .as_string()
 )
-_DELETE = "DELETE FROM assets WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+_DELETE = "DELETE FROM assets WHERE " + _IDS  # noqa: S608 - two constants, no input
 
 
 def _views(rows: Rows) -> list[AssetView]:
