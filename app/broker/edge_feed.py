@@ -80,8 +80,8 @@ class EdgeFeed:
             try:
                 await self._follow(client)
             except (RedisError, OSError) as exc:
-                self.lost_reason = str(exc)[:200]
-                _log.warning("edge lost the broker: %s", self.lost_reason)
+                self.lost_reason = stream.failure(exc)
+                _log.warning("edge lost the broker: %s", exc)
             except Exception:  # noqa: BLE001
                 # A bug, not an outage: say so loudly, tell the subscribers, and follow again.
                 self.lost_reason = "the edge's feed failed (see the log)"

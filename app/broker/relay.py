@@ -150,7 +150,7 @@ class Publisher:
             )
         metrics.BROKER_CONNECTED.set(0)
         async with self._reachability:
-            self.unreachable = str(exc)[:200]
+            self.unreachable = stream.failure(exc)
             self._reachability.notify_all()
 
     async def _taken(self, count: int) -> None:

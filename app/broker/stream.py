@@ -105,3 +105,10 @@ async def range_after(client: Client, stream: str, after: int, upto: int, *, cou
     """Entries in (after, upto], oldest first, at most `count`."""
     found = cast(_Raw, await client.xrange(stream, min=f"({entry_id(after)}", max=entry_id(upto), count=count))
     return [entry_of(entry, fields) for entry, fields in found]
+
+
+def failure(error: BaseException) -> str:
+    """What went wrong with the broker, for /readyz: the error's class, never its message,
+    which names hosts and ports (the log line has it whole)."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    return type(cause).__name__

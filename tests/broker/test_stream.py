@@ -4,6 +4,7 @@ is what the listener would have (the same bytes, the same fields authorization r
 from __future__ import annotations
 
 import pytest
+import redis.exceptions
 
 from app.broker import stream
 from app.fanout.frames import Event
@@ -25,3 +26,12 @@ def test_an_event_comes_back_from_its_entry_as_the_listener_built_it(
     assert (entry.event.squad, entry.event.environment, entry.event.audience) == (squad, environment, event.audience)
     assert entry.event.created_at == 17.5
     assert entry.event.frame == event.frame
+
+
+def test_a_broker_failure_is_named_by_its_class_never_by_the_message_that_says_where_the_broker_is() -> None:
+    # What /readyz says of a lost broker (an edge's, a relay's); redis-py's messages name host and port.
+    refused = OSError("the broker refused the relay's batch")
+    refused.__cause__ = redis.exceptions.ConnectionError("Error 111 connecting to 10.1.2.3:6390. Connection refused.")
+
+    assert stream.failure(refused) == "ConnectionError"
+    assert stream.failure(redis.exceptions.TimeoutError("Timeout reading from 10.1.2.3:6390")) == "TimeoutError"
